@@ -1,0 +1,1 @@
+"""Claims: theory against simulation, verdicts, figures and the paper's generated files."""

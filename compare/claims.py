@@ -1,0 +1,195 @@
+"""The claim registry: named, checkable statements that tie theory to simulation.
+
+A claim (e.g. ``S1.cover-finite-size``) has an id, a study (``S1`` ... ``S6``), a one-sentence
+statement and four methods:
+
+``theory()``
+    the prediction, from :mod:`jamming.theory` only;
+``simulate(scale, runner)``
+    the finite-size data, from :mod:`jamming.simulate` sweeps through the results store;
+``verdict(data)``
+    a :class:`Verdict`: the measured discrepancy, the tolerance it is held to and why, and
+    pass/fail;
+``figure(data)``
+    a matplotlib figure: theory as lines, simulation as markers with error bars.
+
+Claims register themselves by being listed in a module of :data:`CLAIM_MODULES`; the modules
+are imported on first use, so ``import jamming.compare.claims`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import abc
+import fnmatch
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from jamming.config import check_scale
+from jamming.simulate.catalog import get_sweep
+from jamming.simulate.devices import DEVICES, resolve_device
+from jamming.simulate.store import Store
+from jamming.simulate.sweep import SweepSummary, make_executor, run_sweep
+
+#: Modules whose ``CLAIMS`` lists make up the registry.
+CLAIM_MODULES = ("jamming.compare.jamming_linear",)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking a claim.
+
+    Attributes
+    ----------
+    quantity : str
+        What ``predicted`` and ``measured`` are (plain text, one line).
+    predicted, measured : float
+        The theory's value and the simulation's.
+    discrepancy : float
+        The measured deviation, in the units of ``tolerance``.
+    tolerance : float
+        The largest acceptable ``discrepancy``.
+    passed : bool
+        The verdict (may combine several criteria; ``justification`` says which).
+    justification : str
+        Why this tolerance: standard errors, finite-size bias, false-alarm rate.
+    details : dict
+        Further statistics (test statistics, p-values, counts), JSON-serialisable.
+    """
+
+    quantity: str
+    predicted: float
+    measured: float
+    discrepancy: float
+    tolerance: float
+    passed: bool
+    justification: str
+    details: dict = field(default_factory=dict)
+
+
+class SweepRunner:
+    """Runs named sweeps through one store and one executor for the claims.
+
+    Parameters
+    ----------
+    store : Store
+    workers : int, optional
+        Dask ``LocalCluster`` worker processes (started on first use).
+    scheduler : str, optional
+        Address of an existing Dask scheduler.
+    device : {"auto", "cpu", "cuda"}
+        For device-aware sweeps; resolved (importing torch) only when one runs.
+    retry_failed : bool
+        Recompute points stored as failed.
+    progress : bool, optional
+        tqdm bars (default: when stderr is a terminal).
+    """
+
+    def __init__(self, store: Store, *, workers=None, scheduler=None, device="auto",
+                 retry_failed=False, progress=None):
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}; got {device!r}")
+        self.store = store
+        self._device = device
+        self.retry_failed = retry_failed
+        self.progress = progress
+        self._executor_args = (workers, scheduler)
+        self._executor = None
+        self.summaries: list[SweepSummary] = []
+
+    def run(self, sweep: str, scale: str):
+        """Run sweep ``sweep`` at ``scale`` (only missing points) and return its DataFrame.
+
+        The frame has one row per grid point, in grid order; failed points keep their row
+        with ``status == "failed"``.
+        """
+        spec = get_sweep(sweep)
+        if self._executor is None:
+            self._executor = make_executor(*self._executor_args)
+        summary = run_sweep(
+            spec, self.store, spec.grid(check_scale(scale)), executor=self._executor,
+            retry_failed=self.retry_failed, progress=self.progress,
+            device=resolve_device(self._device) if spec.uses_device else "cpu",
+        )
+        self.summaries.append(summary)
+        return self.store.frame(spec.name, summary.keys)
+
+    def close(self) -> None:
+        """Release the executor (a Dask cluster, if one was started)."""
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
+
+    def __enter__(self) -> SweepRunner:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Claim(abc.ABC):
+    """Base class of a claim; subclasses set the class attributes and the four methods."""
+
+    #: Unique id, ``"S<study>.<slug>"``.
+    id: str
+    #: One-sentence statement of what is claimed.
+    statement: str
+    #: Names of the sweeps that :meth:`simulate` runs (for ``jamming list``).
+    sweeps: tuple[str, ...] = ()
+
+    @property
+    def study(self) -> str:
+        """The study, ``S1`` ... ``S6``: the part of the id before the dot."""
+        return self.id.split(".", 1)[0]
+
+    @abc.abstractmethod
+    def theory(self):
+        """The prediction (no simulation)."""
+
+    @abc.abstractmethod
+    def simulate(self, scale: str, runner: SweepRunner):
+        """The simulated data at ``scale``, through ``runner`` (cached in its store)."""
+
+    @abc.abstractmethod
+    def verdict(self, data) -> Verdict:
+        """Compare ``data`` (from :meth:`simulate`) with :meth:`theory`."""
+
+    @abc.abstractmethod
+    def figure(self, data):
+        """A matplotlib figure of theory (lines) against ``data`` (markers, error bars)."""
+
+
+def registry() -> Mapping[str, Claim]:
+    """All registered claims by id, in registration order."""
+    claims: dict[str, Claim] = {}
+    for module_name in CLAIM_MODULES:
+        for claim in importlib.import_module(module_name).CLAIMS:
+            if claim.id in claims:
+                raise RuntimeError(f"claim id {claim.id!r} is registered twice")
+            claims[claim.id] = claim
+    return claims
+
+
+def select(pattern: str | None = None) -> list[Claim]:
+    """The claims whose id matches ``pattern``.
+
+    ``pattern`` is an exact id, a study (``S1`` matches ``S1.*``) or a shell-style glob
+    (``S1.cover*``); ``None`` selects every claim.
+
+    Raises
+    ------
+    ValueError
+        If nothing matches, naming the known ids.
+    """
+    claims = list(registry().values())
+    if pattern is None:
+        return claims
+    chosen = [
+        c for c in claims
+        if c.id == pattern or c.study == pattern or fnmatch.fnmatchcase(c.id, pattern)
+    ]
+    if not chosen:
+        known = ", ".join(c.id for c in claims)
+        raise ValueError(f"no claim matches {pattern!r}; known claims: {known}")
+    return chosen
+

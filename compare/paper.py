@@ -1,0 +1,68 @@
+"""The paper's generated inputs (equations, scale) and the LaTeX build."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from jamming.config import TEX_PACKAGES
+from jamming.theory.capacity import cover_probability_expr
+
+
+class LatexError(RuntimeError):
+    """latexmk is missing or the build failed."""
+
+
+def equations() -> dict[str, str]:
+    """LaTeX of the equations the code evaluates, from the same sympy expressions.
+
+    Returns
+    -------
+    dict
+        File stem -> LaTeX (math mode body), e.g. ``"eq-cover"``.
+    """
+    import sympy as sp
+
+    expr, (n_data, n_eff, _) = cover_probability_expr()
+    names = {n_data: r"N_\mathrm{data}", n_eff: r"N_\mathrm{eff}"}
+    body = sp.latex(expr, symbol_names=names)
+    return {"eq-cover": rf"p(N_\mathrm{{data}}, N_\mathrm{{eff}}) = {body}"}
+
+
+def write_generated(folder: Path, scale: str) -> list[Path]:
+    """Write the equation files and ``scale.tex`` (the ``\\jammingscale`` macro)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {folder / f"{stem}.tex": text + "\n" for stem, text in equations().items()}
+    files[folder / "scale.tex"] = rf"\newcommand{{\jammingscale}}{{{scale}}}" + "\n"
+    for path, text in files.items():
+        path.write_text(text)
+    return list(files)
+
+
+def build_pdf(paper_folder: Path, *, latexmk: str | None = None) -> Path:
+    """Run ``latexmk -pdf`` on ``main.tex`` in ``paper_folder`` and return the PDF's path.
+
+    Raises
+    ------
+    LatexError
+        If latexmk is not installed (the message says how to install it) or the build
+        fails (the message quotes the first LaTeX error).
+    """
+    latexmk = latexmk or shutil.which("latexmk")
+    if latexmk is None:
+        raise LatexError(
+            "latexmk is not installed; on Debian/Ubuntu run: "
+            f"sudo apt-get install -y {TEX_PACKAGES}"
+        )
+    if not (paper_folder / "main.tex").is_file():
+        raise LatexError(f"no main.tex in {paper_folder}")
+    result = subprocess.run(
+        [latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "main.tex"],
+        cwd=paper_folder, capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        errors = [line for line in result.stdout.splitlines() if line.startswith("!")]
+        first = errors[0] if errors else f"latexmk exited with {result.returncode}"
+        raise LatexError(f"LaTeX build failed in {paper_folder}: {first} (see main.log)")
+    return paper_folder / "main.pdf"

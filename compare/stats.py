@@ -1,0 +1,130 @@
+"""Statistics for verdicts: binomial goodness of fit and confidence intervals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import xlogy
+from scipy.stats import chi2, norm
+
+
+@dataclass(frozen=True)
+class BinomialFit:
+    """Goodness of fit of observed counts to predicted binomial probabilities.
+
+    Attributes
+    ----------
+    chi2 : float
+        Pearson statistic :math:`\\sum_i (k_i - n_i p_i)^2 / (n_i p_i (1-p_i))` over the
+        points with :math:`0 < p_i < 1`.
+    dof : int
+        Number of such points (no parameter is fitted).
+    p_value : float
+        Probability under the prediction of a statistic at least as large, from a
+        parametric bootstrap (exact in the limit of many replicas, valid for small counts
+        where the chi-square law is not).
+    p_value_asymptotic : float
+        The same from the chi-square law with ``dof`` degrees of freedom.
+    chi2_critical : float
+        The bootstrap :math:`1-\text{level}` quantile of the statistic under the prediction:
+        the test at false-alarm rate ``level`` passes iff ``chi2 <= chi2_critical``.
+    max_z : float
+        Largest :math:`|k_i - n_i p_i| / \\sqrt{n_i p_i (1-p_i)}`.
+    p_value_max_z : float
+        Bootstrap probability of a largest deviation at least ``max_z`` (family-wise).
+    violations_of_certainty : int
+        Points predicted certain (:math:`p_i \\in \\{0, 1\\}`) where the count disagrees.
+    replicas : int
+        Bootstrap replicas.
+    """
+
+    chi2: float
+    dof: int
+    p_value: float
+    p_value_asymptotic: float
+    chi2_critical: float
+    max_z: float
+    p_value_max_z: float
+    violations_of_certainty: int
+    replicas: int
+
+
+def binomial_goodness_of_fit(counts, trials, probabilities, *, level: float = 0.01,
+                             replicas: int = 20_000, seed: int = 0) -> BinomialFit:
+    """Test observed binomial counts against predicted success probabilities.
+
+    Parameters
+    ----------
+    counts : array_like of int, shape (m,)
+        Successes :math:`k_i`.
+    trials : array_like of int, shape (m,)
+        Trials :math:`n_i \\ge 1`.
+    probabilities : array_like of float, shape (m,)
+        Predicted :math:`p_i \\in [0, 1]`.
+    level : float
+        False-alarm rate for ``chi2_critical``.
+    replicas : int
+        Parametric-bootstrap replicas for the p-values.
+    seed : int
+        Seed of the bootstrap's generator.
+
+    Returns
+    -------
+    BinomialFit
+    """
+    k = np.asarray(counts, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    p = np.asarray(probabilities, dtype=np.float64)
+    if not (k.shape == n.shape == p.shape and k.ndim == 1):
+        raise ValueError("counts, trials and probabilities must be 1-d arrays of one length")
+    if np.any(n < 1) or np.any((k < 0) | (k > n)) or np.any((p < 0) | (p > 1)):
+        raise ValueError("need trials >= 1, 0 <= counts <= trials and 0 <= probabilities <= 1")
+    certain = (p == 0.0) | (p == 1.0)
+    violations = int(np.sum(certain & (k != n * p)))
+    k, n, p = k[~certain], n[~certain], p[~certain]
+    sd = np.sqrt(n * p * (1.0 - p))
+
+    def statistics(successes):
+        deviance = 2.0 * (xlogy(successes, successes / (n * p))
+                          + xlogy(n - successes, (n - successes) / (n * (1.0 - p))))
+        z = (successes - n * p) / sd
+        return np.sum(deviance, axis=-1), np.max(np.abs(z), axis=-1, initial=0.0)
+
+    observed_chi2, observed_max_z = statistics(k)
+    rng = np.random.default_rng(seed)
+    null_counts = rng.binomial(n.astype(np.int64), p, size=(replicas, k.size))
+    null_chi2, null_max_z = statistics(null_counts)
+    return BinomialFit(
+        chi2=float(observed_chi2),
+        dof=int(k.size),
+        p_value=float((1 + np.sum(null_chi2 >= observed_chi2)) / (1 + replicas)),
+        p_value_asymptotic=float(chi2.sf(observed_chi2, k.size)),
+        chi2_critical=float(np.quantile(null_chi2, 1.0 - level)),
+        max_z=float(observed_max_z),
+        p_value_max_z=float((1 + np.sum(null_max_z >= observed_max_z)) / (1 + replicas)),
+        violations_of_certainty=violations,
+        replicas=replicas,
+    )
+
+
+def wilson_interval(counts, trials, confidence: float = 0.6827):
+    """Wilson score interval of a binomial proportion (never outside [0, 1]).
+
+    Parameters
+    ----------
+    counts, trials : array_like
+        Successes and trials (broadcast together).
+    confidence : float
+        Coverage; the default is one standard error of a normal law.
+
+    Returns
+    -------
+    (low, high) : tuple of numpy.ndarray
+    """
+    k = np.asarray(counts, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    z = norm.ppf(0.5 + confidence / 2.0)
+    centre = (k + z**2 / 2.0) / (n + z**2)
+    half = z * np.sqrt(k * (n - k) / n + z**2 / 4.0) / (n + z**2)
+    return centre - half, centre + half

@@ -1,0 +1,5 @@
+"""Allow ``python -m jamming``."""
+
+from jamming.cli import main
+
+raise SystemExit(main())

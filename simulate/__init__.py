@@ -1,0 +1,4 @@
+"""Finite-size simulations, the results store and resumable sweeps.
+
+Heavy dependencies (torch, numba) are imported inside the modules that need them, never here.
+"""

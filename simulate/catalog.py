@@ -1,0 +1,18 @@
+"""The named sweeps that ``jamming sweep NAME`` and the claims run."""
+
+from __future__ import annotations
+
+from jamming.simulate.separability import COVER_SWEEP
+from jamming.simulate.sweep import SweepSpec
+
+SWEEPS: dict[str, SweepSpec] = {spec.name: spec for spec in (COVER_SWEEP,)}
+
+
+def get_sweep(name: str) -> SweepSpec:
+    """The sweep called ``name``; ``ValueError`` naming the known sweeps otherwise."""
+    try:
+        return SWEEPS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown sweep {name!r}; known sweeps: {', '.join(sorted(SWEEPS))}"
+        ) from None

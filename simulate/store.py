@@ -1,0 +1,316 @@
+"""The results store: one SQLite file (WAL mode) of simulation records.
+
+A record is the outcome of one point of a sweep. It is keyed by the sweep's name and the
+SHA-256 of the canonical JSON of ``{"sweep", "version", "params"}``, where ``version`` is the
+sweep function's version tag and ``params`` includes the seed; so a record is found again
+exactly when the same function version is asked for the same parameters. A record holds
+
+- ``params``: the parameters (JSON),
+- ``status``: ``"ok"`` or ``"failed"`` (then ``error`` holds the message),
+- ``scalars``: named numbers, booleans or strings (JSON),
+- ``arrays``: named numpy arrays (one compressed ``.npz`` blob),
+- ``meta``: package version, git commit, device, wall time, host, creation time.
+
+Every write is one SQLite transaction, so a process killed mid-write leaves either the whole
+record or none of it (SQLite's atomic commit; WAL with ``synchronous=NORMAL`` keeps that
+guarantee against a crash of the process, and loses at most the last commits on power loss).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+#: Version of the table layout; a store written with another version is refused.
+SCHEMA_VERSION = 1
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jamming_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    sweep   TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    version TEXT NOT NULL,
+    params  TEXT NOT NULL,
+    status  TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+    scalars TEXT NOT NULL,
+    arrays  BLOB,
+    error   TEXT,
+    meta    TEXT NOT NULL,
+    PRIMARY KEY (sweep, key)
+);
+"""
+
+
+class StoreError(ValueError):
+    """The store file cannot be used (not a SQLite file, or not a ``jamming`` store)."""
+
+
+def _jsonable(value):
+    """Convert numpy scalars and containers to plain JSON types; reject anything else."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"cannot store a value of type {type(value).__name__}: {value!r}")
+
+
+def canonical_json(value, *, allow_nan: bool = False) -> str:
+    """JSON with sorted keys, no spaces and round-trip float ``repr``: equal values, equal text.
+
+    Parameters
+    ----------
+    value : mapping, sequence or scalar
+        Plain or numpy scalars, nested in dicts and lists.
+    allow_nan : bool
+        Allow NaN and infinities (results); parameters must be finite.
+    """
+    return json.dumps(
+        _jsonable(value), sort_keys=True, separators=(",", ":"), allow_nan=allow_nan
+    )
+
+
+def record_key(sweep: str, version: str, params: Mapping) -> str:
+    """SHA-256 (hex) of the canonical JSON of the sweep name, function version and params."""
+    text = canonical_json({"sweep": sweep, "version": version, "params": dict(params)})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _pack_arrays(arrays: Mapping[str, np.ndarray]) -> bytes | None:
+    if not arrays:
+        return None
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{name: np.asarray(a) for name, a in arrays.items()})
+    return buffer.getvalue()
+
+
+def _unpack_arrays(blob: bytes | None) -> dict[str, np.ndarray]:
+    if blob is None:
+        return {}
+    with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+@dataclass(frozen=True)
+class Record:
+    """One stored sweep point.
+
+    Attributes
+    ----------
+    sweep, key, version : str
+        Sweep name, content hash (see :func:`record_key`) and function version tag.
+    params : dict
+        The parameters, seed included.
+    status : {"ok", "failed"}
+    scalars : dict
+        Named scalar results (empty when failed).
+    arrays : dict of numpy.ndarray
+        Named array results (empty when failed).
+    error : str or None
+        The error of a failed point.
+    meta : dict
+        Provenance: ``package_version``, ``git_commit``, ``device``, ``wall_time_s``,
+        ``host``, ``created``.
+    """
+
+    sweep: str
+    key: str
+    version: str
+    params: dict
+    status: str
+    scalars: dict = field(default_factory=dict)
+    arrays: dict = field(default_factory=dict)
+    error: str | None = None
+    meta: dict = field(default_factory=dict)
+
+
+class Store:
+    """A SQLite results store (see the module docstring for the record layout).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The database file; created with its parent folder when missing.
+
+    Raises
+    ------
+    StoreError
+        If ``path`` exists but is not a SQLite database, is a SQLite database without the
+        ``jamming`` tables, or was written with another :data:`SCHEMA_VERSION`.
+
+    Examples
+    --------
+    >>> with Store(tmp_path / "s.sqlite") as store:            # doctest: +SKIP
+    ...     store.put(Record("demo", "k", "1", {"seed": 0}, "ok", {"x": 1.0}))
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise StoreError(f"store {self.path} is a directory, not a jamming store file")
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with open(self.path, "rb") as handle:
+                if handle.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
+                    raise StoreError(f"store {self.path} is not a SQLite file, not a jamming store")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._initialise()
+        except (sqlite3.DatabaseError, StoreError) as error:
+            self._conn.close()
+            if isinstance(error, StoreError):
+                raise
+            raise StoreError(f"store {self.path} cannot be read: {error}") from None
+
+    def _initialise(self) -> None:
+        tables = {row[0] for row in self._conn.execute("SELECT name FROM sqlite_master")}
+        if tables and "jamming_meta" not in tables:
+            raise StoreError(
+                f"store {self.path} is a SQLite database without jamming tables "
+                "(not a jamming store)"
+            )
+        if not tables:
+            self._conn.executescript(
+                f"BEGIN IMMEDIATE; {_SCHEMA} INSERT OR IGNORE INTO jamming_meta "
+                f"VALUES ('schema_version', '{SCHEMA_VERSION}'); COMMIT;"
+            )
+        (version,) = self._conn.execute(
+            "SELECT value FROM jamming_meta WHERE name = 'schema_version'"
+        ).fetchone()
+        if int(version) != SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {version}; this jamming reads "
+                f"version {SCHEMA_VERSION}"
+            )
+
+    def _transaction(self):
+        return _Transaction(self._conn)
+
+    # -- context manager -------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection (checkpointing the WAL)."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------
+    def put(self, record: Record) -> None:
+        """Insert or replace one record in a single transaction (all or nothing)."""
+        if record.status not in ("ok", "failed"):
+            raise ValueError(f"record status must be 'ok' or 'failed'; got {record.status!r}")
+        row = (
+            record.sweep,
+            record.key,
+            record.version,
+            canonical_json(record.params),
+            record.status,
+            canonical_json(record.scalars, allow_nan=True),
+            _pack_arrays(record.arrays),
+            record.error,
+            canonical_json(record.meta, allow_nan=True),
+        )
+        with self._transaction():
+            self._conn.execute("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?)", row)
+
+    # -- reading ---------------------------------------------------------------------
+    def statuses(self, sweep: str) -> dict[str, str]:
+        """Map each stored key of ``sweep`` to its status."""
+        rows = self._conn.execute("SELECT key, status FROM records WHERE sweep = ?", (sweep,))
+        return dict(rows.fetchall())
+
+    def sweeps(self) -> dict[str, dict[str, int]]:
+        """Count records by status for every sweep: ``{name: {"ok": n, "failed": m}}``."""
+        counts: dict[str, dict[str, int]] = {}
+        query = "SELECT sweep, status, COUNT(*) FROM records GROUP BY sweep, status"
+        for sweep, status, n in self._conn.execute(query):
+            counts.setdefault(sweep, {"ok": 0, "failed": 0})[status] = n
+        return counts
+
+    def records(self, sweep: str, keys: Iterable[str] | None = None) -> Iterator[Record]:
+        """Yield the records of ``sweep`` (only those with the given ``keys``, in that order)."""
+        columns = "sweep, key, version, params, status, scalars, arrays, error, meta"
+        if keys is None:
+            rows = self._conn.execute(
+                f"SELECT {columns} FROM records WHERE sweep = ? ORDER BY rowid", (sweep,)
+            )
+        else:
+            query = f"SELECT {columns} FROM records WHERE sweep = ? AND key = ?"
+            rows = (self._conn.execute(query, (sweep, key)).fetchone() for key in keys)
+        for row in rows:
+            if row is not None:
+                yield _record_from_row(row)
+
+    def get(self, sweep: str, key: str) -> Record | None:
+        """The record of ``sweep`` with ``key``, or ``None``."""
+        return next(self.records(sweep, [key]), None)
+
+    def frame(self, sweep: str, keys: Iterable[str] | None = None, *, arrays: bool = False):
+        """The records of ``sweep`` as a pandas DataFrame, one row per record.
+
+        Columns: ``key``, ``status``, ``error``, every parameter, every scalar result, the
+        provenance fields prefixed ``meta_`` and, with ``arrays=True``, one object column per
+        array result.
+        """
+        import pandas as pd
+
+        rows = []
+        for record in self.records(sweep, keys):
+            row = {"key": record.key, "status": record.status, "error": record.error}
+            row.update(record.params)
+            row.update(record.scalars)
+            row.update({f"meta_{name}": value for name, value in record.meta.items()})
+            if arrays:
+                row.update(record.arrays)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def _record_from_row(row) -> Record:
+    sweep, key, version, params, status, scalars, blob, error, meta = row
+    return Record(
+        sweep=sweep,
+        key=key,
+        version=version,
+        params=json.loads(params),
+        status=status,
+        scalars=json.loads(scalars),
+        arrays=_unpack_arrays(blob),
+        error=error,
+        meta=json.loads(meta),
+    )
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error) on an autocommit connection."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def __enter__(self):
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, *exc) -> None:
+        self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
