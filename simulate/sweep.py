@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import functools
 import platform
+import socket
 import subprocess
 import sys
 import time
@@ -186,6 +187,7 @@ class DaskExecutor:
             raise ValueError("DaskExecutor needs exactly one of workers and scheduler")
         self._cluster = None
         if scheduler is not None:
+            _probe_scheduler(scheduler, connect_timeout)
             try:
                 self.client = Client(scheduler, timeout=f"{connect_timeout}s")
             except (OSError, TimeoutError, ValueError) as error:
@@ -223,6 +225,23 @@ class DaskExecutor:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Fail fast, with a clear message, when a ``tcp://HOST:PORT`` scheduler does not answer.
+
+    (Dask's own client would retry silently until its timeout.)
+    """
+    location = address.removeprefix("tcp://")
+    if "://" in location:  # another protocol (tls, ucx, inproc): leave it to Dask
+        return
+    host, _, port = location.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"scheduler address must look like tcp://HOST:PORT; got {address!r}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise ValueError(f"scheduler {address!r} cannot be reached: {error}") from None
 
 
 def check_workers(workers) -> int:

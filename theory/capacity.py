@@ -64,16 +64,26 @@ def _binomial_partial_sum(m: int, n_terms: int) -> int:
     return total
 
 
+def _log_binomial_lower_tail(m: int, n_terms: int) -> float:
+    r"""Log-space :math:`\log(2^{-m}\sum_{k<n}\binom{m}{k})`, by ``gammaln`` and ``logsumexp``."""
+    k = np.arange(n_terms, dtype=np.float64)
+    log_binomials = gammaln(m + 1.0) - gammaln(k + 1.0) - gammaln(m - k + 1.0)
+    return float(min(0.0, logsumexp(log_binomials) - m * math.log(2.0)))
+
+
 def log_cover_probability(n_data: int, n_eff: int) -> float:
     r"""Natural logarithm of Cover's separability probability, without overflow at any size.
 
-    For ``n_data <= EXACT_LIMIT`` the partial binomial sum is formed in exact integer
-    arithmetic and divided by :math:`2^{N_\mathrm{data}-1}` with correct rounding. Beyond, it is
-    accumulated in log space (``gammaln`` and ``logsumexp``): no binomial coefficient or power
-    of two is ever formed, cost and memory are :math:`O(N_\mathrm{eff})`, and the absolute
-    error of the logarithm grows like :math:`\epsilon\, N_\mathrm{data}\log N_\mathrm{data}`
-    (measured: :math:`7\times10^{-10}` at :math:`N_\mathrm{eff} = 10^5`, against exact
-    integers).
+    By the binomial symmetry, :math:`1-p(N_\mathrm{data}, N_\mathrm{eff}) =
+    p(N_\mathrm{data}, N_\mathrm{data}-N_\mathrm{eff})`; the smaller of the two tails is
+    summed, and :math:`\log p = \log(1 - q)` (``log1p``) when :math:`p > 1/2`, so that
+    values near certainty keep their relative accuracy. For ``n_data <= EXACT_LIMIT`` the
+    tail is an exact integer divided by :math:`2^{N_\mathrm{data}-1}` with correct rounding.
+    Beyond, it is accumulated in log space (``gammaln`` and ``logsumexp``): no binomial
+    coefficient or power of two is formed, cost and memory are :math:`O(N_\mathrm{eff})`, and
+    the absolute error of a tail's logarithm grows like
+    :math:`\epsilon\, N_\mathrm{data}\log N_\mathrm{data}` (measured:
+    :math:`7\times10^{-10}` at :math:`N_\mathrm{eff} = 10^5`, against exact integers).
 
     Parameters
     ----------
@@ -93,13 +103,16 @@ def log_cover_probability(n_data: int, n_eff: int) -> float:
     if n_data <= n_eff:
         return 0.0
     m = n_data - 1
+    upper_terms = n_data - n_eff  # 1 - p = 2^-m sum_{k < n_data - n_eff} C(m, k)
     if n_data <= EXACT_LIMIT:
+        if upper_terms < n_eff:
+            return math.log1p(-(_binomial_partial_sum(m, upper_terms) / 2**m))
         total = _binomial_partial_sum(m, n_eff)
         p = total / 2**m
         return math.log(p) if p > 1e-300 else math.log(total) - m * math.log(2.0)
-    k = np.arange(n_eff, dtype=np.float64)
-    log_binomials = gammaln(m + 1.0) - gammaln(k + 1.0) - gammaln(m - k + 1.0)
-    return float(min(0.0, logsumexp(log_binomials) - m * math.log(2.0)))
+    if upper_terms < n_eff:
+        return math.log1p(-math.exp(_log_binomial_lower_tail(m, upper_terms)))
+    return _log_binomial_lower_tail(m, n_eff)
 
 
 def cover_probability(n_data: int, n_eff: int) -> float:
@@ -135,7 +148,10 @@ def cover_probability(n_data: int, n_eff: int) -> float:
     if n_data <= n_eff:
         return 1.0
     if n_data <= EXACT_LIMIT:
-        return _binomial_partial_sum(n_data - 1, n_eff) / 2 ** (n_data - 1)
+        m, upper_terms = n_data - 1, n_data - n_eff
+        if upper_terms < n_eff:
+            return (2**m - _binomial_partial_sum(m, upper_terms)) / 2**m
+        return _binomial_partial_sum(m, n_eff) / 2**m
     return math.exp(log_cover_probability(n_data, n_eff))
 
 

@@ -1,0 +1,65 @@
+"""Binomial goodness of fit: calibration under the null, power, and the Wilson interval."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.stats import binomtest
+
+from jamming.compare.stats import binomial_goodness_of_fit, wilson_interval
+
+
+def test_p_values_are_calibrated_under_the_null():
+    """P(p <= 0.05) = 0.05 when the data follow the prediction (small counts included)."""
+    rng = np.random.default_rng(1)
+    probabilities = np.array([0.003, 0.02, 0.1, 0.3, 0.5, 0.5, 0.8, 0.97, 0.999, 1.0])
+    trials = np.full(probabilities.size, 60)
+    datasets = 400
+    p_values, p_values_max_z = [], []
+    for i in range(datasets):
+        counts = rng.binomial(trials, probabilities)
+        fit = binomial_goodness_of_fit(counts, trials, probabilities, replicas=2000, seed=i)
+        p_values.append(fit.p_value)
+        p_values_max_z.append(fit.p_value_max_z)
+        assert fit.dof == 9 and fit.violations_of_certainty == 0
+    standard_error = np.sqrt(0.05 * 0.95 / datasets)
+    for values in (p_values, p_values_max_z):
+        assert abs(np.mean(np.array(values) <= 0.05) - 0.05) < 4 * standard_error
+
+
+def test_detects_a_wrong_prediction():
+    trials = np.full(8, 400)
+    counts = np.random.default_rng(2).binomial(trials, 0.5)
+    fit = binomial_goodness_of_fit(counts, trials, np.full(8, 0.42))
+    assert fit.p_value < 1e-3 and fit.chi2 > fit.chi2_critical
+    assert fit.p_value_max_z < 0.05
+
+
+def test_counts_violations_of_certain_predictions():
+    fit = binomial_goodness_of_fit([10, 9, 0, 1], [10, 10, 10, 10], [1.0, 1.0, 0.0, 0.0])
+    assert fit.violations_of_certainty == 2 and fit.dof == 0 and fit.chi2 == 0.0
+
+
+def test_statistic_is_the_likelihood_ratio():
+    counts, trials, p = np.array([3, 50]), np.array([10, 100]), np.array([0.5, 0.4])
+    expected = 2 * np.sum(counts * np.log(counts / (trials * p))
+                          + (trials - counts) * np.log((trials - counts) / (trials * (1 - p))))
+    fit = binomial_goodness_of_fit(counts, trials, p)
+    assert_allclose(fit.chi2, expected, rtol=1e-13)
+    z = (counts - trials * p) / np.sqrt(trials * p * (1 - p))
+    assert_allclose(fit.max_z, np.abs(z).max(), rtol=1e-13)
+
+
+def test_rejects_inconsistent_inputs():
+    with pytest.raises(ValueError, match="one length"):
+        binomial_goodness_of_fit([1, 2], [3], [0.5, 0.5])
+    with pytest.raises(ValueError, match="counts <= trials"):
+        binomial_goodness_of_fit([4], [3], [0.5])
+
+
+@pytest.mark.parametrize("k, n", [(0, 10), (3, 10), (10, 10), (57, 640), (320, 640)])
+def test_wilson_interval_matches_scipy(k, n):
+    low, high = wilson_interval(k, n, confidence=0.95)
+    reference = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert_allclose([low, high], [reference.low, reference.high], rtol=1e-12, atol=1e-15)

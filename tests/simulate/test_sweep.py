@@ -1,0 +1,166 @@
+"""Sweeps: resume after SIGKILL, failed points, executors that agree, seed derivation."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import sweep_helpers
+from numpy.testing import assert_array_equal
+from sweep_helpers import HELPERS
+
+from jamming.simulate.separability import COVER_SWEEP
+from jamming.simulate.store import Store
+from jamming.simulate.sweep import (
+    DaskExecutor,
+    SerialExecutor,
+    derive_seed,
+    make_executor,
+    run_sweep,
+)
+
+KILLED_SWEEP = """
+import sys
+sys.path.insert(0, {helpers!r})
+import sweep_helpers
+from jamming.simulate.store import Store
+from jamming.simulate.sweep import run_sweep
+spec = sweep_helpers.LOGGED
+with Store({store!r}) as store:
+    run_sweep(spec, store, spec.grid("quick"), progress=False)
+"""
+
+
+def _logged(path) -> list[int]:
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def test_sweep_killed_part_way_resumes_without_recomputing(tmp_path, monkeypatch):
+    store_path, log = tmp_path / "s.sqlite", tmp_path / "computed.log"
+    env = {**os.environ, "SWEEP_LOG": str(log), "SWEEP_DELAY": "0.05"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SWEEP.format(helpers=str(HELPERS), store=str(store_path))],
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while len(_logged(log)) < 12 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    spec = sweep_helpers.LOGGED
+    points = spec.grid("quick")
+    with Store(store_path) as store:
+        stored_before = {r.params["x"] for r in store.records(spec.name)}
+    assert 10 <= len(stored_before) < len(points), "the kill must land part-way"
+
+    resumed_log = tmp_path / "resumed.log"
+    monkeypatch.setenv("SWEEP_LOG", str(resumed_log))
+    monkeypatch.setenv("SWEEP_DELAY", "0")
+    with Store(store_path) as store:
+        summary = run_sweep(spec, store, points, progress=False)
+        records = list(store.records(spec.name))
+    recomputed = set(_logged(resumed_log))
+    assert not recomputed & stored_before, "a stored point was computed again"
+    assert recomputed | stored_before == set(range(len(points)))
+    assert summary.cached == len(stored_before) and summary.computed == len(recomputed)
+    assert sorted(r.params["x"] for r in records) == list(range(len(points)))
+    assert all(r.scalars["square"] == r.params["x"] ** 2 for r in records)
+
+    with Store(store_path) as store:  # a third run computes nothing at all
+        again = run_sweep(spec, store, points, progress=False)
+    assert again.computed == 0 and again.cached == len(points)
+    assert set(_logged(resumed_log)) == recomputed
+
+
+def test_failed_points_are_recorded_and_retried(tmp_path, monkeypatch):
+    spec = sweep_helpers.FRAGILE
+    points = spec.grid("quick")
+    with Store(tmp_path / "s.sqlite") as store:
+        first = run_sweep(spec, store, points, progress=False)
+        frame = store.frame(spec.name)
+        assert first.failed == 2 and first.computed == 4
+        failed = frame[frame["status"] == "failed"]
+        assert sorted(failed["x"]) == [-2, -1]
+        assert all("ArithmeticError: negative x" in e for e in failed["error"])
+
+        second = run_sweep(spec, store, points, progress=False)
+        assert second.computed == 0 and second.failed == 2  # failures are not retried...
+
+        monkeypatch.setenv("FRAGILE_HEALED", "1")
+        third = run_sweep(spec, store, points, retry_failed=True, progress=False)
+        assert third.computed == 2 and third.failed == 0  # ...unless asked
+        assert store.sweeps()[spec.name] == {"ok": 4, "failed": 0}
+        frame = store.frame(spec.name, third.keys)
+    assert list(frame["root"]) == pytest.approx([2**0.5, 1.0, 1.0, 2.0])
+
+
+def test_metadata_is_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv("SWEEP_LOG", str(tmp_path / "log"))
+    spec = sweep_helpers.LOGGED
+    with Store(tmp_path / "s.sqlite") as store:
+        run_sweep(spec, store, spec.grid("quick")[:2], progress=False)
+        record = next(store.records(spec.name))
+    assert set(record.meta) == {"package_version", "git_commit", "device", "wall_time_s",
+                                "host", "created"}
+    assert record.meta["device"] == "cpu" and record.meta["wall_time_s"] >= 0
+    assert record.arrays["noise"].shape == (3,)
+
+
+def test_grid_with_repeated_points_is_refused(tmp_path):
+    spec = sweep_helpers.FRAGILE
+    with Store(tmp_path / "s.sqlite") as store, pytest.raises(ValueError, match="repeats"):
+        run_sweep(spec, store, [{"x": 1}, {"x": 1}], progress=False)
+
+
+def test_dask_local_cluster_gives_the_same_records_as_serial(tmp_path):
+    points = COVER_SWEEP.grid("quick")[::3]
+    with Store(tmp_path / "serial.sqlite") as store:
+        run_sweep(COVER_SWEEP, store, points, executor=SerialExecutor(), progress=False)
+        serial = {r.key: r for r in store.records(COVER_SWEEP.name)}
+    executor = DaskExecutor(workers=2)
+    try:
+        workers = executor.client.scheduler_info()["workers"]
+        assert len(workers) == 2
+        with Store(tmp_path / "dask.sqlite") as store:
+            summary = run_sweep(COVER_SWEEP, store, points, executor=executor, progress=False)
+            parallel = {r.key: r for r in store.records(COVER_SWEEP.name)}
+    finally:
+        executor.close()
+    assert summary.computed == len(points) and summary.failed == 0
+    assert parallel.keys() == serial.keys()
+    for key, record in serial.items():
+        assert parallel[key].scalars == record.scalars
+        assert parallel[key].params == record.params
+    assert all(r.meta["host"] for r in parallel.values())  # provenance from the workers
+
+
+def test_executor_arguments_are_validated():
+    assert isinstance(make_executor(), SerialExecutor)
+    with pytest.raises(ValueError, match="workers must be a positive integer; got 0"):
+        make_executor(workers=0)
+    with pytest.raises(ValueError, match="either workers or scheduler"):
+        make_executor(workers=2, scheduler="tcp://127.0.0.1:1")
+
+
+def test_unreachable_scheduler_is_reported_quickly():
+    start = time.monotonic()
+    with pytest.raises(ValueError, match="cannot be reached"):
+        make_executor(scheduler="tcp://127.0.0.1:9")
+    assert time.monotonic() - start < 5
+    with pytest.raises(ValueError, match="must look like tcp://HOST:PORT"):
+        make_executor(scheduler="tcp://nowhere")
+
+
+def test_derived_seeds_are_deterministic_and_distinct():
+    assert derive_seed(1, 5, 10, 0) == derive_seed(1, 5, 10, 0)
+    seeds = {derive_seed(1, n, m, b) for n in range(20) for m in range(20) for b in range(5)}
+    assert len(seeds) == 2000
+    assert derive_seed(2, 5, 10, 0) != derive_seed(1, 5, 10, 0)
+    assert all(0 <= s < 2**63 for s in seeds)
+    a = np.random.default_rng(derive_seed(1, 0)).random(4)
+    assert_array_equal(a, np.random.default_rng(derive_seed(1, 0)).random(4))

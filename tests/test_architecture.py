@@ -1,0 +1,51 @@
+"""Layout rules: light imports, theory and simulation independent of each other."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _imports(folder: str) -> dict[Path, set[str]]:
+    pattern = re.compile(r"^\s*(?:from|import)\s+([\w.]+)", re.MULTILINE)
+    return {path: set(pattern.findall(path.read_text()))
+            for path in (REPO / folder).rglob("*.py")}
+
+
+@pytest.mark.parametrize("folder, forbidden", [
+    ("theory", ("jamming.simulate", "jamming.compare", "torch", "numba")),
+    ("simulate", ("jamming.theory", "jamming.compare")),
+])
+def test_theory_and_simulation_never_import_each_other(folder, forbidden):
+    for path, modules in _imports(folder).items():
+        bad = {m for m in modules if m.startswith(forbidden)}
+        assert not bad, f"{path.relative_to(REPO)} imports {bad}"
+
+
+def test_import_and_cli_listing_do_not_load_torch_or_numba(tmp_path):
+    code = (
+        "import sys, jamming, jamming.cli, jamming.compare.claims\n"
+        "from jamming.cli import main\n"
+        f"assert main(['--store', {str(tmp_path / 's.sqlite')!r}, 'list']) == 0\n"
+        "heavy = sorted(m for m in ('torch', 'numba', 'matplotlib') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY []" in result.stdout
+
+
+def test_package_maps_the_top_level_folders():
+    import jamming.compare
+    import jamming.simulate
+    import jamming.theory
+
+    for module, folder in ((jamming.theory, "theory"), (jamming.simulate, "simulate"),
+                           (jamming.compare, "compare")):
+        assert Path(module.__file__).resolve().parent == REPO / folder
