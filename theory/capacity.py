@@ -34,9 +34,12 @@ applications in pattern recognition", IEEE Trans. Electron. Comput. EC-14, 326 (
 from __future__ import annotations
 
 import math
+import warnings
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.special import gammaln, logsumexp, ndtr
 
 #: Critical load of linear separability with random labels (Cover 1965).
@@ -226,3 +229,321 @@ def cover_probability_expr():
     n_data, n_eff, k = sp.symbols("N_data N_eff k", integer=True, positive=True)
     expr = 2 ** (1 - n_data) * sp.Sum(sp.binomial(n_data - 1, k), (k, 0, n_eff - 1))
     return expr, (n_data, n_eff, k)
+
+
+# --------------------------------------------------------------------------------------
+# Gardner capacity of the spherical perceptron
+# --------------------------------------------------------------------------------------
+
+
+class ReplicaSymmetryWarning(UserWarning):
+    """A replica-symmetric value was returned where replica symmetry is broken."""
+
+
+def gardner_capacity(kappa: float) -> float:
+    r"""Critical load of the spherical perceptron with stability (margin) :math:`\kappa`.
+
+    Gardner's replica-symmetric result,
+
+    .. math::
+
+        \frac{1}{\alpha_c(\kappa)} = \int_{-\kappa}^{\infty} Dt\,(t+\kappa)^2
+        = (1+\kappa^2)\,\Phi(\kappa) + \kappa\,\varphi(\kappa),
+
+    with :math:`Dt` the standard Gaussian measure, :math:`\Phi` and :math:`\varphi` its cdf
+    and density. :math:`\alpha_c(0) = 2` is Cover's value. For :math:`\kappa \ge 0` the
+    space of solutions is convex, replica symmetry holds and the value is exact. For
+    :math:`\kappa < 0` the problem is non-convex and replica symmetry is broken; the
+    replica-symmetric value is then only an upper bound on the true capacity (Stojnic 2013),
+    and a :class:`ReplicaSymmetryWarning` is issued.
+
+    Parameters
+    ----------
+    kappa : float
+        Margin :math:`\kappa` (finite), for weights normalised as :math:`\|w\|^2 = N` and
+        patterns with unit-variance entries: constraints :math:`y_\mu w\cdot x_\mu/\sqrt{N}
+        \ge \kappa`.
+
+    Returns
+    -------
+    float
+        :math:`\alpha_c(\kappa)`.
+
+    References
+    ----------
+    E. Gardner, "The space of interactions in neural network models", J. Phys. A 21, 257
+    (1988). M. Stojnic, "Negative spherical perceptron", arXiv:1306.3979 (2013).
+    """
+    kappa = float(kappa)
+    if not math.isfinite(kappa):
+        raise ValueError(f"kappa must be a finite number; got {kappa}")
+    if kappa < 0:
+        warnings.warn(
+            f"gardner_capacity(kappa={kappa}): replica symmetry is broken for kappa < 0; "
+            "the replica-symmetric value returned is an upper bound, not exact",
+            ReplicaSymmetryWarning,
+            stacklevel=2,
+        )
+    return 1.0 / _second_moment_above(kappa)
+
+
+def _second_moment_above(s: float) -> float:
+    r""":math:`I_2(s) = \int_{-\infty}^{s} Dt\,(s-t)^2 = (1+s^2)\Phi(s) + s\varphi(s)`."""
+    return (1.0 + s * s) * float(ndtr(s)) + s * _normal_pdf(s)
+
+
+def _normal_pdf(s: float) -> float:
+    return math.exp(-0.5 * s * s) / math.sqrt(2.0 * math.pi)
+
+
+# --------------------------------------------------------------------------------------
+# The UNSAT branch of the quadratic hinge with random labels
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuadraticHingeUnsat:
+    r"""Minimum of :math:`\sum_\mu \frac12(1-y_\mu w\cdot x_\mu)_+^2` at load :math:`\alpha > 2`.
+
+    Attributes
+    ----------
+    alpha : float
+        :math:`N_\mathrm{data}/N_\mathrm{eff}`.
+    s : float
+        The parameter :math:`s = 1/\|w\| > 0` of the parametric solution.
+    n_delta_over_n_eff : float
+        :math:`N_\Delta/N_\mathrm{eff} = I_2(s)/\Phi(s)` (unsatisfied points per parameter).
+    n_delta_over_n_data : float
+        :math:`N_\Delta/N_\mathrm{data} = \Phi(s)`.
+    loss_over_n_eff : float
+        :math:`\mathcal{L}_\mathrm{min}/N_\mathrm{eff} = \frac12 (s + \varphi(s)/\Phi(s))^2`.
+    w_norm_sq : float
+        :math:`\|w\|^2 = 1/s^2` at the minimum.
+    """
+
+    alpha: float
+    s: float
+    n_delta_over_n_eff: float
+    n_delta_over_n_data: float
+    loss_over_n_eff: float
+    w_norm_sq: float
+
+
+def unsat_load(s: float) -> float:
+    r"""The load :math:`\alpha(s) = I_2(s)/\Phi(s)^2` of the UNSAT branch at parameter ``s``."""
+    return _second_moment_above(s) / float(ndtr(s)) ** 2
+
+
+def _unsat_load_excess(s: float) -> float:
+    r""":math:`\alpha(s) - 2`, free of cancellation for small ``s``.
+
+    With :math:`\Phi = \frac12 + E`, :math:`I_2 - 2\Phi^2 = s\varphi - E + s^2/2 + s^2E - 2E^2`
+    where :math:`E = \frac12\operatorname{erf}(s/\sqrt2)`; the leading terms of
+    :math:`s\varphi` and :math:`E` cancel exactly in the formula rather than in floating point.
+    """
+    e = 0.5 * math.erf(s / math.sqrt(2.0))
+    numerator = s * _normal_pdf(s) - e + 0.5 * s * s + s * s * e - 2.0 * e * e
+    return numerator / (0.5 + e) ** 2
+
+
+def quadratic_hinge_unsat(alpha: float) -> QuadraticHingeUnsat:
+    r"""The UNSAT branch of the linear model with the quadratic hinge and random labels.
+
+    For :math:`w\in\mathbb{R}^{N_\mathrm{eff}}`, Gaussian inputs :math:`x_\mu` with i.i.d.
+    :math:`N(0,1)` entries, random labels and
+    :math:`\mathcal{L}(w) = \sum_{\mu\le N_\mathrm{data}} \frac12 (1 - y_\mu w\cdot x_\mu)_+^2`
+    (no regularisation), in the limit :math:`N_\mathrm{data}, N_\mathrm{eff}\to\infty` at
+    fixed :math:`\alpha = N_\mathrm{data}/N_\mathrm{eff} > 2`, the minimum is given in
+    parametric form by :math:`s > 0`:
+
+    .. math::
+
+        \alpha = \frac{I_2(s)}{\Phi(s)^2},\quad
+        \frac{N_\Delta}{N_\mathrm{eff}} = \frac{I_2(s)}{\Phi(s)},\quad
+        \frac{\mathcal{L}_\mathrm{min}}{N_\mathrm{eff}} =
+            \frac12\Big(s + \frac{\varphi(s)}{\Phi(s)}\Big)^2,\quad
+        \|w\|^2 = \frac{1}{s^2},
+
+    with :math:`I_2(s) = (1+s^2)\Phi(s) + s\varphi(s)`. For :math:`\alpha \le 2` the data are
+    separable (Cover) and the minimum is 0.
+
+    Derivation (convex Gaussian min-max theorem; the problem is convex, so the result is
+    exact in the limit). With :math:`Z = \mathrm{diag}(y)X` (again i.i.d. Gaussian), write
+    :math:`\min_{w,v}\max_u \sum_\mu \ell(1-v_\mu) + u^\top(Zw - v)` with
+    :math:`\ell(t) = \frac12 t_+^2`. Gordon's comparison replaces :math:`u^\top Z w` by
+    :math:`\|w\| g^\top u + \|u\| h^\top w`; optimising the directions of :math:`w` and
+    :math:`u` leaves, with :math:`q = \|w\|`,
+    :math:`\min_q \min_v \{\sum_\mu \ell(1-v_\mu) : \|v - q g\| \le q\sqrt{N_\mathrm{eff}}\}`.
+    With the multiplier :math:`\theta` of the ball, :math:`v_\mu = q g_\mu` when
+    :math:`q g_\mu \ge 1`, else :math:`1 - v_\mu = \theta(1-qg_\mu)/(1+\theta)`. The active
+    ball gives :math:`(1+\theta)^2 = \alpha I_2(s)` with :math:`s = 1/q`, and the loss is
+    :math:`\mathcal{L}/N_\mathrm{eff} = \frac12\theta^2 q^2`. Minimising over :math:`q`
+    (using :math:`I_2' = 2(s\Phi + \varphi)`) gives :math:`\sqrt{\alpha I_2} = \alpha\Phi`,
+    i.e. the formulas above; the unsatisfied points are those with :math:`g_\mu < s`, a
+    fraction :math:`\Phi(s)` of the data. The brief's formula (a hypothesis) is thus derived
+    independently; the simulations of claim ``S1.unsat-branch`` test it.
+
+    At :math:`\alpha\to2^+` (:math:`s\to0^+`): :math:`N_\Delta/N_\mathrm{eff}\to1`, the loss
+    jumps from 0 to :math:`N_\mathrm{eff}/\pi` and :math:`\|w\|\to\infty`; see
+    :func:`quadratic_hinge_unsat_expansion`.
+
+    Parameters
+    ----------
+    alpha : float
+        Load :math:`\alpha > 2`.
+
+    Returns
+    -------
+    QuadraticHingeUnsat
+        Accurate to about 1e-12 relative (``s`` from Brent's method on a cancellation-free
+        form of :math:`\alpha(s) - 2`).
+
+    References
+    ----------
+    C. Thrampoulidis, E. Abbasi, B. Hassibi, "Precise error analysis of regularized
+    M-estimators in high dimensions", IEEE Trans. Inf. Theory 64, 5592 (2018) (CGMT).
+    S. Franz, G. Parisi, "The simplest model of jamming", J. Phys. A 49, 145001 (2016).
+    """
+    alpha = float(alpha)
+    if not (math.isfinite(alpha) and alpha > ALPHA_C_RANDOM_LABELS):
+        raise ValueError(f"alpha must be a finite number > 2 (the UNSAT phase); got {alpha}")
+    excess = alpha - ALPHA_C_RANDOM_LABELS
+    upper = 1.0
+    while _unsat_load_excess(upper) < excess:
+        upper *= 2.0
+    s = brentq(lambda t: _unsat_load_excess(t) - excess, 0.0, upper, xtol=1e-300,
+               rtol=4 * np.finfo(float).eps, maxiter=500)
+    if s == 0.0:
+        raise ValueError(f"alpha = {alpha!r} is too close to 2 to resolve in float64")
+    return _unsat_point(alpha, s)
+
+
+def _unsat_point(alpha: float, s: float) -> QuadraticHingeUnsat:
+    cdf = float(ndtr(s))
+    return QuadraticHingeUnsat(
+        alpha=alpha,
+        s=s,
+        n_delta_over_n_eff=_second_moment_above(s) / cdf,
+        n_delta_over_n_data=cdf,
+        loss_over_n_eff=0.5 * (s + _normal_pdf(s) / cdf) ** 2,
+        w_norm_sq=1.0 / (s * s),
+    )
+
+
+def quadratic_hinge_unsat_expansion(alpha: float) -> QuadraticHingeUnsat:
+    r"""Leading behaviour of :func:`quadratic_hinge_unsat` as :math:`\alpha \to 2^+`.
+
+    With :math:`\epsilon = \alpha - 2`:
+
+    .. math::
+
+        \frac{N_\Delta}{N_\mathrm{eff}} \simeq 1 + \sqrt{\frac{\epsilon}{\pi-2}},\qquad
+        \frac{\mathcal{L}_\mathrm{min}}{N_\mathrm{eff}} \simeq
+            \frac{1 + \sqrt{(\pi-2)\,\epsilon}}{\pi},\qquad
+        \|w\|^2 \simeq \frac{2(\pi-2)}{\pi\,\epsilon},
+
+    from :math:`\alpha - 2 = 2(1-2/\pi)s^2 + O(s^3)`. The square-root rise of
+    :math:`N_\Delta/N_\mathrm{eff}` from the isostatic value 1 and the jump of the loss to
+    :math:`1/\pi` are the signatures of the jamming transition of this model; the
+    coefficients are checked against a sympy series in the tests (see
+    :func:`unsat_branch_series`). Relative error :math:`O(\sqrt\epsilon)`.
+    """
+    alpha = float(alpha)
+    if not (math.isfinite(alpha) and alpha > ALPHA_C_RANDOM_LABELS):
+        raise ValueError(f"alpha must be a finite number > 2 (the UNSAT phase); got {alpha}")
+    eps = alpha - ALPHA_C_RANDOM_LABELS
+    s = math.sqrt(math.pi * eps / (2.0 * (math.pi - 2.0)))
+    return QuadraticHingeUnsat(
+        alpha=alpha,
+        s=s,
+        n_delta_over_n_eff=1.0 + math.sqrt(eps / (math.pi - 2.0)),
+        n_delta_over_n_data=0.5 + s / math.sqrt(2.0 * math.pi),
+        loss_over_n_eff=(1.0 + math.sqrt((math.pi - 2.0) * eps)) / math.pi,
+        w_norm_sq=2.0 * (math.pi - 2.0) / (math.pi * eps),
+    )
+
+
+def unsat_branch_series(order: int = 3):
+    r"""Sympy series of the UNSAT branch in :math:`\sqrt{\alpha - 2}`.
+
+    Inverts :math:`\alpha(s) - 2` order by order and substitutes into
+    :math:`N_\Delta/N_\mathrm{eff}` and :math:`\mathcal{L}/N_\mathrm{eff}`.
+
+    Parameters
+    ----------
+    order : int
+        Number of terms beyond the constant (powers :math:`\epsilon^{k/2}`, ``k <= order``).
+
+    Returns
+    -------
+    dict
+        ``{"s": [...], "n_delta_over_n_eff": [...], "loss_over_n_eff": [...]}``: for each
+        quantity the exact sympy coefficients :math:`a_0, \dots, a_\mathrm{order}` of
+        :math:`\sum_k a_k \epsilon^{k/2}`, :math:`\epsilon = \alpha - 2`.
+    """
+    import sympy as sp
+
+    n = order + 3  # working precision: coefficients of s^0 ... s^(n-1)
+    c = 1 / sp.sqrt(2 * sp.pi)
+    # Taylor coefficients of the normal density and cdf, and of I_2 = (1+s^2) Phi + s phi
+    pdf = [c * (-sp.Rational(1, 2)) ** (k // 2) / sp.factorial(k // 2) if k % 2 == 0 else 0
+           for k in range(n)]
+    cdf = [sp.Rational(1, 2)] + [
+        c * (-1) ** (k // 2) / (2 ** (k // 2) * sp.factorial(k // 2) * k) if k % 2 else 0
+        for k in range(1, n)
+    ]
+    second = _series_add(_series_add(cdf, _series_shift(cdf, 2, n)), _series_shift(pdf, 1, n))
+    excess = _series_mul(second, _series_inverse(_series_mul(cdf, cdf, n), n), n)
+    excess[0] -= 2  # alpha(s) - 2 = a_2 s^2 + a_3 s^3 + ...
+    # invert r^2 = alpha(s) - 2 for s = sum_k b_k r^k, b_1 > 0
+    b = [sp.Integer(0), sp.sqrt(1 / excess[2])]
+    for k in range(2, order + 1):
+        trial = [*b, sp.Symbol("b")]
+        composed = _series_compose(excess, trial + [0] * (n - len(trial)), n)
+        b.append(sp.solve(composed[k + 1], sp.Symbol("b"))[0])
+    s_series = [sp.simplify(x) for x in b] + [0] * (n - len(b))
+
+    def in_epsilon(coefficients):
+        composed = _series_compose(coefficients, s_series, n)[: order + 1]
+        return [sp.factor(sp.radsimp(sp.simplify(a))) for a in composed]
+
+    identity = [0, 1] + [0] * (n - 2)
+    gap = _series_add(identity, _series_mul(pdf, _series_inverse(cdf, n), n))  # s + phi/Phi
+    return {
+        "s": [sp.factor(sp.radsimp(sp.simplify(a))) for a in s_series[: order + 1]],
+        "n_delta_over_n_eff": in_epsilon(_series_mul(second, _series_inverse(cdf, n), n)),
+        "loss_over_n_eff": in_epsilon([x / 2 for x in _series_mul(gap, gap, n)]),
+    }
+
+
+def _series_add(a, b):
+    return [x + y for x, y in zip(a, b, strict=True)]
+
+
+def _series_shift(a, k, n):
+    return ([0] * k + list(a))[:n]
+
+
+def _series_mul(a, b, n):
+    import sympy as sp
+
+    return [sp.expand(sum(a[i] * b[k - i] for i in range(k + 1))) for k in range(n)]
+
+
+def _series_inverse(a, n):
+    import sympy as sp
+
+    inverse = [1 / a[0]]
+    for k in range(1, n):
+        inverse.append(sp.expand(-sum(a[i] * inverse[k - i] for i in range(1, k + 1)) / a[0]))
+    return inverse
+
+
+def _series_compose(a, b, n):
+    """Coefficients of a(b(r)) for b(0) = 0, truncated to n terms."""
+    result, power = [a[0]] + [0] * (n - 1), [1] + [0] * (n - 1)
+    for k in range(1, n):
+        power = _series_mul(power, b, n)
+        result = [x + a[k] * y for x, y in zip(result, power, strict=True)]
+    return result
+
