@@ -1,0 +1,63 @@
+"""Kernel-flow integrator against the exact solution; Gram spectra against direct numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.linalg import expm
+
+from jamming.simulate.kernel_flow import (
+    KERNEL_FLOW_SWEEP,
+    integrate_kernel_flow,
+    kernel_flow_trial,
+)
+from jamming.simulate.spectra import (
+    GRAM_SWEEP,
+    gram_spectrum_trials,
+    smallest_nonzero_gram_eigenvalue,
+)
+
+
+def test_rk4_square_loss_follows_the_matrix_exponential():
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((12, 5))
+    kernel, y, f0 = features @ features.T / 5, rng.standard_normal(12), rng.standard_normal(12)
+    result = integrate_kernel_flow(kernel, y, f0, "square", eta=0.5, max_steps=400)
+    exact = y + expm(-0.5 * kernel * result.time / 0.5) @ (f0 - y)
+    assert_allclose(result.f, exact, atol=1e-7)
+
+
+def test_flow_converges_and_stays_on_the_affine_subspace():
+    rng = np.random.default_rng(1)
+    features = rng.standard_normal((30, 10))
+    kernel = features @ features.T / 10
+    y, f0 = rng.choice([-1.0, 1.0], 30), 0.2 * rng.standard_normal(30)
+    result = integrate_kernel_flow(kernel, y, f0, "quadratic-hinge")
+    assert result.converged and result.speed <= 1e-11
+    projector = features @ np.linalg.pinv(features)
+    assert_allclose(projector @ (result.f - f0), result.f - f0, atol=1e-10)
+
+
+def test_sweep_functions_are_deterministic():
+    point = KERNEL_FLOW_SWEEP.grid("quick")[0]
+    first, second = kernel_flow_trial(point), kernel_flow_trial(dict(point))
+    assert_allclose(first["f"], second["f"], rtol=0, atol=0)
+    gram_point = GRAM_SWEEP.grid("quick")[0]
+    assert_allclose(gram_spectrum_trials(gram_point)["lambda_min"],
+                    gram_spectrum_trials(dict(gram_point))["lambda_min"], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("shape", [(7, 3), (5, 5), (3, 9)])
+def test_smallest_nonzero_eigenvalue_against_the_full_gram(shape):
+    features = np.random.default_rng(2).standard_normal(shape)
+    values = np.linalg.eigvalsh(features @ features.T / shape[1])
+    nonzero = values[values > 1e-10 * values[-1]]
+    assert_allclose(smallest_nonzero_gram_eigenvalue(features), nonzero.min(), rtol=1e-9)
+
+
+def test_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="loss must be one of"):
+        integrate_kernel_flow(np.eye(2), np.ones(2), np.zeros(2), "hinge")
+    with pytest.raises(ValueError, match="eta must be > 0"):
+        integrate_kernel_flow(np.eye(2), np.ones(2), np.zeros(2), eta=0.0)
