@@ -133,7 +133,7 @@ class SquareInterpolation(Claim):
                               label=rf"$N_\mathrm{{eff}}={n_eff}$")
             ax_a.set_xlabel(r"$\phi = N_\mathrm{data}/N_\mathrm{eff}$")
             ax_a.set_ylabel(r"$\lambda_\mathrm{min}^{+}(K/N_\mathrm{eff})$")
-            ax_a.legend(loc="upper left")
+            ax_a.legend(loc="upper center")
             hard = ok[np.isclose(ok["phi"], 1.0)]
             ax_b.errorbar(hard["n_eff"], hard["scaled_mean"], yerr=hard["scaled_se"], fmt="o",
                           color="C3", mfc="white", label="simulation")
@@ -215,7 +215,8 @@ class FixedPoints(Claim):
                 phi = group["n_data"] / group["n_eff"]
                 ax_a.semilogy(phi, np.maximum(group["deviation_ratio"], 1e-6), "o",
                               color=f"C{i}", mfc="white", label=loss)
-                ax_b.plot(group["zero_modes_predicted"], group["zero_modes_measured"], "o",
+                unique = group[group["zero_modes_predicted"] >= 0]
+                ax_b.plot(unique["zero_modes_predicted"], unique["zero_modes_measured"], "o",
                           color=f"C{i}", mfc="white", label=loss)
             ax_a.axhline(1.0, color="k", ls="--", lw=0.8)
             ax_a.set_xlabel(r"$\phi = N_\mathrm{data}/N_\mathrm{eff}$")

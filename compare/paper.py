@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from jamming.config import TEX_PACKAGES
-from jamming.theory.capacity import cover_probability_expr
+from jamming.theory.capacity import cover_probability_expr, unsat_branch_series
 
 
 class LatexError(RuntimeError):
@@ -27,7 +27,21 @@ def equations() -> dict[str, str]:
     expr, (n_data, n_eff, _) = cover_probability_expr()
     names = {n_data: r"N_\mathrm{data}", n_eff: r"N_\mathrm{eff}"}
     body = sp.latex(expr, symbol_names=names)
-    return {"eq-cover": rf"p(N_\mathrm{{data}}, N_\mathrm{{eff}}) = {body}"}
+    epsilon = sp.Symbol("epsilon", positive=True)
+    series = unsat_branch_series(2)
+
+    def truncated(name):
+        terms = sum(c * epsilon ** sp.Rational(k, 2) for k, c in enumerate(series[name]))
+        return sp.latex(terms, order="none") + r" + O(\epsilon^{3/2})"
+
+    return {
+        "eq-cover": rf"p(N_\mathrm{{data}}, N_\mathrm{{eff}}) = {body}",
+        "eq-unsat-series": (
+            r"\frac{N_\Delta}{N_\mathrm{eff}} &= " + truncated("n_delta_over_n_eff")
+            + r", \\ \frac{\mathcal{L}_\mathrm{min}}{N_\mathrm{eff}} &= "
+            + truncated("loss_over_n_eff")
+        ),
+    }
 
 
 def write_generated(folder: Path, scale: str) -> list[Path]:
