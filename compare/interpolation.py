@@ -11,10 +11,10 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
 
 from jamming.compare.claims import Claim, SweepRunner, Verdict
 from jamming.compare.figures import styled
+from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold, weighted_line_fit
 from jamming.theory.function_space import (
     count_zero_modes,
     kernel_flow_fixed_point,
@@ -22,23 +22,6 @@ from jamming.theory.function_space import (
     loss_value,
 )
 from jamming.theory.spectrum import edelman_hard_edge_mean, smallest_nonzero_eigenvalue
-
-#: Family-wise false-alarm rate of the z-score tests.
-FAMILY_LEVEL = 0.01
-
-
-def bonferroni_threshold(tests: int, level: float = FAMILY_LEVEL) -> float:
-    """Largest |z| allowed when ``tests`` two-sided z-tests share the false-alarm ``level``."""
-    return float(norm.isf(level / (2 * max(tests, 1))))
-
-
-def weighted_line_fit(x, y, sigma):
-    """Weighted least squares ``y = intercept + slope x``; intercept and its standard error."""
-    x, y, w = np.asarray(x), np.asarray(y), 1.0 / np.asarray(sigma) ** 2
-    design = np.column_stack([np.ones_like(x), x])
-    covariance = np.linalg.inv(design.T @ (w[:, None] * design))
-    intercept, slope = covariance @ design.T @ (w * y)
-    return float(intercept), float(np.sqrt(covariance[0, 0])), float(slope)
 
 
 class SquareInterpolation(Claim):

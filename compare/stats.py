@@ -128,3 +128,26 @@ def wilson_interval(counts, trials, confidence: float = 0.6827):
     centre = (k + z**2 / 2.0) / (n + z**2)
     half = z * np.sqrt(k * (n - k) / n + z**2 / 4.0) / (n + z**2)
     return centre - half, centre + half
+
+
+#: Family-wise false-alarm rate of the z-score tests of the verdicts.
+FAMILY_LEVEL = 0.01
+
+
+def bonferroni_threshold(tests: int, level: float = FAMILY_LEVEL) -> float:
+    """Largest |z| allowed when ``tests`` two-sided z-tests share the false-alarm ``level``."""
+    return float(norm.isf(level / (2 * max(tests, 1))))
+
+
+def weighted_line_fit(x, y, sigma) -> tuple[float, float, float]:
+    """Weighted least squares ``y = intercept + slope * x`` with known errors ``sigma``.
+
+    Returns
+    -------
+    (intercept, intercept_standard_error, slope) : tuple of float
+    """
+    x, y, weights = np.asarray(x, float), np.asarray(y, float), 1.0 / np.asarray(sigma) ** 2
+    design = np.column_stack([np.ones_like(x), x])
+    covariance = np.linalg.inv(design.T @ (weights[:, None] * design))
+    intercept, slope = covariance @ design.T @ (weights * y)
+    return float(intercept), float(np.sqrt(covariance[0, 0])), float(slope)

@@ -63,3 +63,19 @@ def test_wilson_interval_matches_scipy(k, n):
     low, high = wilson_interval(k, n, confidence=0.95)
     reference = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
     assert_allclose([low, high], [reference.low, reference.high], rtol=1e-12, atol=1e-15)
+
+
+def test_weighted_line_fit_recovers_a_line_and_its_error():
+    from jamming.compare.stats import weighted_line_fit
+
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    intercept, error, slope = weighted_line_fit(x, 2.0 + 0.5 * x, np.full(4, 0.1))
+    assert_allclose([intercept, slope], [2.0, 0.5], atol=1e-12)
+    assert_allclose(error, 0.1 * np.sqrt(7 / 10), rtol=1e-12)  # (X^T X)^-1_00 = 7/10
+
+
+def test_bonferroni_threshold():
+    from jamming.compare.stats import bonferroni_threshold
+
+    assert_allclose(bonferroni_threshold(1, 0.05), 1.959963984540054, rtol=1e-12)
+    assert bonferroni_threshold(10) > bonferroni_threshold(2)
