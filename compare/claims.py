@@ -32,7 +32,11 @@ from jamming.simulate.store import Store
 from jamming.simulate.sweep import SweepSummary, make_executor, run_sweep
 
 #: Modules whose ``CLAIMS`` lists make up the registry.
-CLAIM_MODULES = ("jamming.compare.jamming_linear", "jamming.compare.interpolation")
+CLAIM_MODULES = (
+    "jamming.compare.jamming_linear",
+    "jamming.compare.unsat",
+    "jamming.compare.interpolation",
+)
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,25 @@ def build_parser() -> argparse.ArgumentParser:
         _add_scale(command, "paper")
         _add_execution(command)
 
+    phic = commands.add_parser("phic", help="predicted critical density phi_c of a model")
+    phic.add_argument("--model", choices=("gaussian", "random-features", "ntk"),
+                      default="gaussian", help="feature model (default: gaussian)")
+    phic.add_argument("--loss", choices=("square", "hinge", "quadratic-hinge"),
+                      default="hinge", help="loss (default: hinge)")
+    phic.add_argument("--labels", choices=("random", "teacher"), default="random",
+                      help="random +-1 labels or the sign of a teacher (default: random)")
+    phic.add_argument("--activation", choices=("relu", "tanh", "erf", "identity"),
+                      default="relu", help="activation of the features or network")
+    phic.add_argument("--input-dim", type=_positive_int, metavar="D", help="input dimension d")
+    phic.add_argument("--width", type=_positive_int, metavar="H",
+                      help="number of features (gaussian, random-features) or hidden width")
+    phic.add_argument("--depth", type=_positive_int, default=1, metavar="L",
+                      help="hidden layers of the NTK network (default: 1)")
+    phic.add_argument("--bias", action="store_true", help="NTK network with biases")
+    phic.add_argument("--features-per-dim", type=float, metavar="PSI",
+                      help="psi = N_eff/d of random features")
+    phic.add_argument("--json", action="store_true", help="print a JSON object")
+
     sweep = commands.add_parser("sweep", help="run a named simulation grid into the store")
     _add_store(sweep, argparse.SUPPRESS)
     sweep.add_argument("name", help="sweep name (see `jamming list`)")
@@ -205,12 +224,39 @@ def _command_sweep(args) -> int:
     return 0
 
 
+def _command_phic(args) -> int:
+    import math
+
+    from jamming.theory.capacity import phi_c
+
+    result = phi_c(args.model, args.loss, args.labels, activation=args.activation,
+                   input_dim=args.input_dim, width=args.width, depth=args.depth,
+                   bias=args.bias, features_per_dim=args.features_per_dim)
+    unbounded = math.isinf(result.phi_c)
+    if args.json:
+        print(json.dumps({
+            "model": args.model, "loss": args.loss, "labels": args.labels,
+            "phi_c": None if unbounded else result.phi_c, "always_sat": unbounded,
+            "n_eff": result.n_eff,
+            "n_data": None if result.n_data is None or unbounded else result.n_data,
+            "formula": result.formula, "reference": result.reference,
+        }, indent=2))
+        return 0
+    print(f"phi_c = {result.phi_c:.6g}   (N_data/N_eff at the transition)")
+    if result.n_eff is not None:
+        print(f"N_eff = {result.n_eff}, N_data at the transition = {result.n_data:.6g}")
+    print(f"formula: {result.formula}")
+    print(f"reference: {result.reference}")
+    return 0
+
+
 COMMANDS = {
     "list": _command_list,
     "validate": _command_validate,
     "figures": _command_figures,
     "paper": _command_paper,
     "sweep": _command_sweep,
+    "phic": _command_phic,
 }
 
 

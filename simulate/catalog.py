@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from jamming.simulate.hinge_sweeps import HINGE_GAUSSIAN_SWEEP
 from jamming.simulate.kernel_flow import KERNEL_FLOW_SWEEP
 from jamming.simulate.separability import COVER_SWEEP
 from jamming.simulate.spectra import GRAM_SWEEP
 from jamming.simulate.sweep import SweepSpec
 
 SWEEPS: dict[str, SweepSpec] = {
-    spec.name: spec for spec in (COVER_SWEEP, GRAM_SWEEP, KERNEL_FLOW_SWEEP)
+    spec.name: spec
+    for spec in (COVER_SWEEP, GRAM_SWEEP, KERNEL_FLOW_SWEEP, HINGE_GAUSSIAN_SWEEP)
 }
 
 

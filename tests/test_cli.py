@@ -142,3 +142,28 @@ def test_cuda_without_a_gpu_is_refused(store_copy, paper_copy):
         pytest.skip("this machine has CUDA")
     assert_usage_error(jamming("validate", "--device", "cuda", store=store_copy,
                                paper=paper_copy), "no CUDA device")
+
+
+def test_phic_human_and_json():
+    human = jamming("phic", "--model", "random-features", "--labels", "teacher",
+                    "--features-per-dim", "1", "--input-dim", "100")
+    assert human.returncode == 0 and human.stdout.startswith("phi_c = 2.83")
+    data = json.loads(jamming("phic", "--model", "ntk", "--loss", "quadratic-hinge",
+                              "--input-dim", "20", "--width", "100", "--json").stdout)
+    assert data["phi_c"] == 2.0 and data["n_eff"] == 2000 and data["n_data"] == 4000.0
+    square = json.loads(jamming("phic", "--loss", "square", "--width", "30", "--json").stdout)
+    assert square["phi_c"] == 1.0 and square["n_eff"] == 30
+    realisable = json.loads(jamming("phic", "--labels", "teacher", "--json").stdout)
+    assert realisable["phi_c"] is None and realisable["always_sat"] is True
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["phic", "--model", "ntk"], "needs input_dim and width"),
+    (["phic", "--model", "ntk", "--labels", "teacher", "--input-dim", "3", "--width", "3"],
+     "open question"),
+    (["phic", "--model", "random-features", "--labels", "teacher"], "needs features_per_dim"),
+    (["phic", "--width", "0"], "must be a positive integer"),
+    (["phic", "--loss", "cross-entropy"], "invalid choice"),
+])
+def test_phic_bad_input(args, fragment):
+    assert_usage_error(jamming(*args), fragment)
