@@ -35,6 +35,7 @@ from jamming.simulate.sweep import SweepSummary, make_executor, run_sweep
 CLAIM_MODULES = (
     "jamming.compare.jamming_linear",
     "jamming.compare.unsat",
+    "jamming.compare.features",
     "jamming.compare.interpolation",
 )
 
@@ -140,6 +141,10 @@ class Claim(abc.ABC):
     statement: str
     #: Names of the sweeps that :meth:`simulate` runs (for ``jamming list``).
     sweeps: tuple[str, ...] = ()
+    #: Established claims gate ``jamming validate`` (exit 1 when one fails). Open claims
+    #: (hypotheses under test, including refuted ones) are checked and reported the same
+    #: way but do not gate: their verdict is a result either way.
+    gating: bool = True
 
     @property
     def study(self) -> str:

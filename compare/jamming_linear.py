@@ -12,7 +12,7 @@ import numpy as np
 
 from jamming.compare.claims import Claim, SweepRunner, Verdict
 from jamming.compare.figures import styled
-from jamming.compare.stats import binomial_goodness_of_fit, wilson_interval
+from jamming.compare.stats import binomial_goodness_of_fit, wilson_errorbars
 from jamming.theory.capacity import (
     ALPHA_C_RANDOM_LABELS,
     cover_curve,
@@ -112,9 +112,7 @@ class CoverFiniteSize(Claim):
                 colour = f"C{i}"
                 n_curve = np.arange(1, int(4.2 * n_eff) + 1)
                 ax_a.plot(n_curve / n_eff, cover_curve(n_curve, n_eff), color=colour, lw=0.9)
-                fraction = group["n_separable"] / group["trials"]
-                low, high = wilson_interval(group["n_separable"], group["trials"])
-                error = np.vstack([fraction - low, high - fraction])
+                fraction, error = wilson_errorbars(group["n_separable"], group["trials"])
                 ax_a.errorbar(group["alpha"], fraction, yerr=error, fmt="o", color=colour,
                               mfc="white", label=rf"$N_\mathrm{{eff}}={n_eff}$")
                 x = (group["alpha"] - ALPHA_C_RANDOM_LABELS) * np.sqrt(n_eff)

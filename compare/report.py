@@ -24,12 +24,18 @@ class ClaimResult:
     scale: str
     verdict: Verdict
     seconds: float
+    gating: bool = True
+
+    @property
+    def blocking_failure(self) -> bool:
+        """A failed established claim (what makes ``jamming validate`` exit 1)."""
+        return self.gating and not self.verdict.passed
 
     def as_json(self) -> dict:
         """Flat JSON object: ``id``, ``passed``, ``predicted``, ``measured``, ``tolerance``..."""
         verdict = asdict(self.verdict)
         return {"id": self.claim_id, "scale": self.scale, "statement": self.statement,
-                "seconds": round(self.seconds, 3), **verdict}
+                "gating": self.gating, "seconds": round(self.seconds, 3), **verdict}
 
 
 def check_claims(claims: Iterable[Claim], scale: str, runner: SweepRunner, *,
@@ -52,7 +58,7 @@ def check_claims(claims: Iterable[Claim], scale: str, runner: SweepRunner, *,
         if figure_folder is not None:
             save(claim.figure(data), figure_folder, claim.id)
         results.append(ClaimResult(claim.id, claim.statement, scale, verdict,
-                                   time.perf_counter() - start))
+                                   time.perf_counter() - start, claim.gating))
     return results
 
 
@@ -62,11 +68,15 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _verdict_word(result: ClaimResult) -> str:
+    word = "PASS" if result.verdict.passed else "FAIL"
+    return word if result.gating else f"{word} (open)"
+
+
 def _rows(results: Sequence[ClaimResult]) -> list[tuple[str, ...]]:
     return [
         (r.claim_id, _number(r.verdict.predicted), _number(r.verdict.measured),
-         _number(r.verdict.discrepancy), _number(r.verdict.tolerance),
-         "PASS" if r.verdict.passed else "FAIL")
+         _number(r.verdict.discrepancy), _number(r.verdict.tolerance), _verdict_word(r))
         for r in results
     ]
 
@@ -79,7 +89,9 @@ def text_table(results: Sequence[ClaimResult]) -> str:
              for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     passed = sum(r.verdict.passed for r in results)
-    lines.append(f"claims: {passed} passed, {len(results) - passed} failed")
+    open_failed = sum(not r.verdict.passed and not r.gating for r in results)
+    lines.append(f"claims: {passed} passed, {len(results) - passed} failed"
+                 + (f" ({open_failed} of them open, not gating)" if open_failed else ""))
     return "\n".join(lines)
 
 
@@ -119,8 +131,9 @@ def latex_table(results: Sequence[ClaimResult]) -> str:
         r"\midrule",
     ]
     for row in _rows(results):
-        cells = [rf"\texttt{{{latex_escape(row[0])}}}", *row[1:5],
-                 r"\textbf{pass}" if row[5] == "PASS" else r"\textbf{FAIL}"]
+        word = {"PASS": r"\textbf{pass}", "FAIL": r"\textbf{FAIL}"}.get(
+            row[5], latex_escape(row[5].lower()))
+        cells = [rf"\texttt{{{latex_escape(row[0])}}}", *row[1:5], word]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(lines)

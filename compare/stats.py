@@ -151,3 +151,14 @@ def weighted_line_fit(x, y, sigma) -> tuple[float, float, float]:
     covariance = np.linalg.inv(design.T @ (weights[:, None] * design))
     intercept, slope = covariance @ design.T @ (weights * y)
     return float(intercept), float(np.sqrt(covariance[0, 0])), float(slope)
+
+
+def wilson_errorbars(counts, trials) -> tuple[np.ndarray, np.ndarray]:
+    """Fractions ``k/n`` and their one-standard-error Wilson bars, shape (2, m), for errorbar.
+
+    The bars are clipped at 0 (the interval contains ``k/n`` up to rounding).
+    """
+    k, n = np.asarray(counts, dtype=np.float64), np.asarray(trials, dtype=np.float64)
+    fraction = k / n
+    low, high = wilson_interval(k, n)
+    return fraction, np.clip(np.vstack([fraction - low, high - fraction]), 0.0, None)

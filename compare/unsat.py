@@ -228,6 +228,7 @@ class SoftModes(Claim):
     """Hypothesis: the Hessian of the unsatisfied points loses its gap at jamming."""
 
     id = "S1.soft-modes"
+    gating = False
     statement = (
         "Hypothesis (kept whatever it shows): the lowest eigenvalue of Phi_Delta^T "
         "Phi_Delta / N_eff, the non-zero spectrum of the Gram matrix of the unsatisfied "

@@ -181,7 +181,7 @@ def _command_validate(args) -> int:
     else:
         print(text_table(results))
         print("wrote " + ", ".join(str(p) for p in written))
-    return 0 if all(r.verdict.passed for r in results) else EXIT_FAILED_CLAIMS
+    return EXIT_FAILED_CLAIMS if any(r.blocking_failure for r in results) else 0
 
 
 def _command_figures(args) -> int:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from jamming.simulate.feature_sweeps import (
+    FEATURE_COVER_SWEEP,
+    JACOBIAN_RANK_SWEEP,
+    TEACHER_SWEEP,
+)
 from jamming.simulate.hinge_sweeps import HINGE_GAUSSIAN_SWEEP
 from jamming.simulate.kernel_flow import KERNEL_FLOW_SWEEP
 from jamming.simulate.separability import COVER_SWEEP
@@ -10,7 +15,8 @@ from jamming.simulate.sweep import SweepSpec
 
 SWEEPS: dict[str, SweepSpec] = {
     spec.name: spec
-    for spec in (COVER_SWEEP, GRAM_SWEEP, KERNEL_FLOW_SWEEP, HINGE_GAUSSIAN_SWEEP)
+    for spec in (COVER_SWEEP, HINGE_GAUSSIAN_SWEEP, JACOBIAN_RANK_SWEEP, FEATURE_COVER_SWEEP,
+                 TEACHER_SWEEP, GRAM_SWEEP, KERNEL_FLOW_SWEEP)
 }
 
 

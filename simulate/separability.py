@@ -39,11 +39,22 @@ from jamming.simulate.sweep import SweepSpec, derive_seed
 CERTIFICATE_TOLERANCE = 1e-9
 
 
-def _gordan_multipliers(z: np.ndarray, weight: float = 1e3) -> np.ndarray:
-    """Non-negative ``lam`` minimising ``||z.T @ lam||^2 + weight^2 (sum(lam) - 1)^2`` (NNLS)."""
+def _gordan_multipliers(z: np.ndarray, weight: float = 1e3):
+    """Candidate non-negative multipliers ``lam`` with ``z.T @ lam`` ~ 0 (Gordan's alternative).
+
+    Yields the indicator of a vanishing row of ``z`` (a point with zero features can never be
+    separated) if there is one, then the NNLS minimiser of
+    ``||z.T @ lam||^2 + weight^2 (sum(lam) - 1)^2`` when Lawson-Hanson converges.
+    """
+    zero_rows = ~np.any(z, axis=1)
+    if zero_rows.any():
+        yield zero_rows.astype(np.float64)
     design = np.vstack([z.T, np.full(len(z), weight)])
     target = np.concatenate([np.zeros(z.shape[1]), [weight]])
-    return nnls(design, target)[0]
+    try:
+        yield nnls(design, target, maxiter=50 * design.shape[1])[0]
+    except RuntimeError:  # no convergence: no certificate from this candidate
+        return
 
 
 def is_linearly_separable(features: np.ndarray, labels: np.ndarray) -> bool:
@@ -93,7 +104,7 @@ def is_linearly_separable(features: np.ndarray, labels: np.ndarray) -> bool:
         raise RuntimeError(f"HiGHS ended with status {result.status}: {result.message}")
     if np.min(z @ result.x[:-1]) > CERTIFICATE_TOLERANCE:
         return True
-    for weights in (-result.ineqlin.marginals, _gordan_multipliers(z)):
+    for weights in (-result.ineqlin.marginals, *_gordan_multipliers(z)):
         total = weights.sum()
         if (np.all(weights >= 0.0) and total > 0
                 and np.abs(z.T @ weights).sum() <= CERTIFICATE_TOLERANCE * total):

@@ -48,3 +48,14 @@ def test_latex_is_escaped():
 def test_markdown_lists_every_claim_with_its_justification():
     text = markdown_report(_results())
     assert "| S1.a_b |" in text and "## S2.c" in text and "finite size" in text
+
+
+def test_open_claims_are_reported_but_do_not_block():
+    verdict = Verdict("q", 0.0, 5.0, 5.0, 3.0, False, "why", {})
+    open_result = ClaimResult("S1.open", "hypothesis", "quick", verdict, 0.1, gating=False)
+    closed = ClaimResult("S1.closed", "claim", "quick", verdict, 0.1, gating=True)
+    assert not open_result.blocking_failure and closed.blocking_failure
+    text = text_table([open_result])
+    assert "FAIL (open)" in text and "(1 of them open, not gating)" in text
+    assert "fail (open)" in latex_table([open_result])
+    assert open_result.as_json()["gating"] is False

@@ -1,0 +1,254 @@
+"""Sweeps on random-feature and empirical-NTK feature maps (S1).
+
+``jacobian-rank``
+    Numerical rank of the empirical-NTK features of a fully connected network at
+    initialisation, with the stable-neuron counts of its first hidden layer on the data.
+``feature-cover``
+    LP separability of random labels on empirical-NTK or random features, with the measured
+    rank of each feature matrix.
+``teacher-separability``
+    LP separability of sign-teacher labels on random ReLU features of Gaussian inputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from jamming.simulate.data import random_labels
+from jamming.simulate.features import (
+    NetworkSpec,
+    empirical_ntk_features,
+    init_parameters,
+    numerical_rank,
+    random_features,
+    sphere_inputs,
+)
+from jamming.simulate.separability import is_linearly_separable
+from jamming.simulate.sweep import SweepSpec, derive_seed
+
+# ------------------------------------------------------------------------------------------
+# Jacobian rank
+# ------------------------------------------------------------------------------------------
+
+
+def jacobian_rank_trial(params: dict) -> dict:
+    """Rank of the empirical-NTK features of one network on ``3 P`` sphere inputs.
+
+    Parameters
+    ----------
+    params : dict
+        ``input_dim``, ``width``, ``depth``, ``activation``, ``bias`` and ``seed``.
+
+    Returns
+    -------
+    dict
+        ``rank``, ``n_parameters``, ``n_data``, and for the first hidden layer the numbers
+        of ``dead`` and ``always_active`` neurons on the data.
+    """
+    rng = np.random.default_rng(params["seed"])
+    spec = NetworkSpec(params["input_dim"], params["width"], depth=params["depth"],
+                       activation=params["activation"], bias=params["bias"])
+    weights = init_parameters(spec, rng)
+    n_data = 3 * spec.n_parameters
+    inputs = sphere_inputs(n_data, spec.input_dim, rng)
+    jacobian = empirical_ntk_features(spec, weights, inputs)
+    rank, _ = numerical_rank(jacobian)
+    first = spec.w_std / math.sqrt(spec.input_dim) * inputs @ weights["W1"].numpy().T
+    if spec.bias:
+        first = first + spec.b_std * weights["b1"].numpy()
+    return {"rank": int(rank), "n_parameters": spec.n_parameters, "n_data": n_data,
+            "dead": int(np.sum(np.all(first <= 0, axis=0))),
+            "always_active": int(np.sum(np.all(first > 0, axis=0)))}
+
+
+JACOBIAN_CASES = {
+    "quick": [("relu", False, 1, 5, 8), ("relu", True, 1, 5, 8), ("tanh", False, 1, 5, 8),
+              ("erf", True, 1, 5, 8), ("relu", False, 2, 5, 6)],
+    "paper": [(a, b, 1, d, h) for a in ("relu", "tanh", "erf") for b in (False, True)
+              for d, h in ((5, 8), (10, 16), (20, 12))]
+    + [("relu", False, 2, d, h) for d, h in ((5, 6), (10, 16))]
+    + [("tanh", False, 2, 10, 8), ("erf", True, 2, 5, 6)],
+}
+JACOBIAN_CASES["full"] = JACOBIAN_CASES["paper"]
+JACOBIAN_SEEDS = {"quick": 2, "paper": 4, "full": 10}
+
+
+def jacobian_grid(scale: str) -> list[dict]:
+    """Networks of the Jacobian-rank sweep (activation, bias, depth, d, h) x seeds."""
+    return [
+        {"activation": a, "bias": b, "depth": depth, "input_dim": d, "width": h,
+         "seed": derive_seed(1_618, i, s)}
+        for i, (a, b, depth, d, h) in enumerate(JACOBIAN_CASES[scale])
+        for s in range(JACOBIAN_SEEDS[scale])
+    ]
+
+
+JACOBIAN_RANK_SWEEP = SweepSpec(
+    name="jacobian-rank",
+    function=jacobian_rank_trial,
+    version="1",
+    grid=jacobian_grid,
+    description="numerical rank of empirical-NTK features at initialisation (S1)",
+)
+
+# ------------------------------------------------------------------------------------------
+# Cover's law on feature maps
+# ------------------------------------------------------------------------------------------
+
+
+def feature_matrix(model: str, input_dim: int, width: int, n_data: int, rng) -> np.ndarray:
+    """Features of fresh sphere inputs: ``"ntk"`` (bias-free ReLU, depth 1) or ``"random"``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_data, P) for NTK (P = width (input_dim + 1)) or
+    (n_data, width) for random ReLU features.
+    """
+    inputs = sphere_inputs(n_data, input_dim, rng)
+    if model == "random":
+        return random_features(inputs, width, rng, activation="relu")
+    spec = NetworkSpec(input_dim, width, activation="relu")
+    return empirical_ntk_features(spec, init_parameters(spec, rng), inputs)
+
+
+def feature_cover_trials(params: dict) -> dict:
+    """Separable counts of random labels on fresh feature matrices of one model and size.
+
+    Parameters
+    ----------
+    params : dict
+        ``model`` ("ntk" or "random"), ``input_dim``, ``width``, ``n_data``, ``trials``,
+        ``seed``.
+
+    Returns
+    -------
+    dict
+        ``n_separable``, ``trials``, ``rank`` (numerical rank of one more feature matrix of
+        the same model on ``max(n_data, 3 P)`` points, so not capped by ``n_data``) and
+        ``n_columns`` (P).
+    """
+    rng = np.random.default_rng(params["seed"])
+    model, d, h, n_data = params["model"], params["input_dim"], params["width"], params["n_data"]
+    separable = sum(
+        is_linearly_separable(feature_matrix(model, d, h, n_data, rng), random_labels(n_data, rng))
+        for _ in range(params["trials"])
+    )
+    columns = h * (d + 1) if model == "ntk" else h
+    rank, _ = numerical_rank(feature_matrix(model, d, h, max(n_data, 3 * columns), rng))
+    return {"n_separable": int(separable), "trials": int(params["trials"]), "rank": int(rank),
+            "n_columns": int(columns)}
+
+
+FEATURE_COVER_MODELS = {
+    # (model, input_dim, width): NTK N_eff = width * input_dim; random features N_eff = width
+    "quick": (("ntk", 5, 4), ("random", 10, 20)),
+    "paper": (("ntk", 5, 4), ("ntk", 10, 4), ("ntk", 5, 12), ("random", 10, 20),
+              ("random", 20, 60)),
+}
+FEATURE_COVER_MODELS["full"] = FEATURE_COVER_MODELS["paper"]
+FEATURE_COVER_TRIALS = {"quick": 60, "paper": 200, "full": 1600}
+FEATURE_COVER_LOADS = {"quick": (1.0, 1.5, 2.0, 2.5, 3.0),
+                       "paper": (0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0, 3.5),
+                       "full": (0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0, 3.5)}
+
+
+def feature_cover_grid(scale: str) -> list[dict]:
+    """Points: model sizes x loads N_data / N_eff with N_eff the expected rank."""
+    points = []
+    for model, d, h in FEATURE_COVER_MODELS[scale]:
+        n_eff = h * d if model == "ntk" else h
+        for load in FEATURE_COVER_LOADS[scale]:
+            n_data = round(load * n_eff)
+            points.append({"model": model, "input_dim": d, "width": h, "n_data": n_data,
+                           "trials": FEATURE_COVER_TRIALS[scale],
+                           "seed": derive_seed(2_718, d, h, n_data, model == "ntk")})
+    return points
+
+
+FEATURE_COVER_SWEEP = SweepSpec(
+    name="feature-cover",
+    function=feature_cover_trials,
+    version="1",
+    grid=feature_cover_grid,
+    description="LP separability of random labels on NTK and random ReLU features (S1)",
+)
+
+# ------------------------------------------------------------------------------------------
+# Sign teacher on random features
+# ------------------------------------------------------------------------------------------
+
+
+def teacher_separability_trials(params: dict) -> dict:
+    """Separable counts of sign-teacher labels on random ReLU features of Gaussian inputs.
+
+    Inputs ``x ~ N(0, I_d)``; features ``relu(W x / sqrt(d))`` with ``W`` Gaussian
+    (``n_features = round(psi d)``); labels ``sign(beta . x)`` for a fresh random direction
+    ``beta`` per trial (the conventions of :mod:`jamming.theory.teacher`).
+
+    Parameters
+    ----------
+    params : dict
+        ``input_dim``, ``psi``, ``load`` (N_data / N_eff), ``trials``, ``seed``.
+
+    Returns
+    -------
+    dict
+        ``n_separable``, ``trials``, ``n_features``, ``n_data``.
+    """
+    rng = np.random.default_rng(params["seed"])
+    d = params["input_dim"]
+    n_features = round(params["psi"] * d)
+    n_data = round(params["load"] * n_features)
+    separable = 0
+    for _ in range(params["trials"]):
+        inputs = rng.standard_normal((n_data, d))
+        features = random_features(inputs, n_features, rng, activation="relu")
+        labels = np.sign(inputs @ rng.standard_normal(d))
+        separable += is_linearly_separable(features, labels)
+    return {"n_separable": int(separable), "trials": int(params["trials"]),
+            "n_features": n_features, "n_data": n_data}
+
+
+TEACHER_GRIDS = {
+    "quick": {"psis": (1.0,), "dims": (40,), "loads": (2.2, 2.6, 2.8, 3.0, 3.4), "trials": 40},
+    "paper": {"psis": (0.5, 1.0, 2.0), "dims": (40, 80),
+              "loads_relative": (0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2), "trials": 120},
+}
+TEACHER_GRIDS["full"] = {**TEACHER_GRIDS["paper"], "dims": (40, 80, 160), "trials": 400}
+
+
+def teacher_grid(scale: str) -> list[dict]:
+    """Points of the teacher sweep: loads around a reference phi_c(psi).
+
+    The quick grid lists absolute loads; the larger grids place loads relative to
+    ``REFERENCE_PHI_C`` (the value the theory gives, copied here as plain numbers so that
+    the simulation does not import the theory; the claim checks that they agree).
+    """
+    grid = TEACHER_GRIDS[scale]
+    points = []
+    for psi in grid["psis"]:
+        loads = grid.get("loads") or tuple(round(r * REFERENCE_PHI_C[psi], 4)
+                                            for r in grid["loads_relative"])
+        for d in grid["dims"]:
+            for load in loads:
+                points.append({"input_dim": d, "psi": psi, "load": load,
+                               "trials": grid["trials"],
+                               "seed": derive_seed(5_772, d, round(100 * psi),
+                                                   round(10_000 * load))})
+    return points
+
+
+#: Where the loads of the teacher sweep are centred (ReLU, psi -> phi_c); the claim
+#: S1.teacher-threshold verifies these against jamming.theory.teacher.
+REFERENCE_PHI_C = {0.5: 2.3597, 1.0: 2.8333, 2.0: 3.8834}
+
+
+TEACHER_SWEEP = SweepSpec(
+    name="teacher-separability",
+    function=teacher_separability_trials,
+    version="1",
+    grid=teacher_grid,
+    description="LP separability of sign-teacher labels on random ReLU features (S1)",
+)

@@ -1,0 +1,472 @@
+r"""Effective number of parameters of a network linearised at its initialisation.
+
+Conventions
+-----------
+A fully connected network with input dimension :math:`d`, :math:`L` hidden layers of width
+:math:`h`, activation :math:`\phi` and a scalar output without bias, in the NTK
+parametrisation (the convention of ``jamming.simulate.features``; the constant factors
+:math:`\sigma_w/\sqrt{n_{l-1}}` and :math:`\sigma_b` change no rank):
+
+.. math::
+
+    z^l = W^l h^{l-1} + b^l,\quad h^l = \phi(z^l),\quad h^0 = x,\quad
+    f(x;\theta) = a\cdot h^L,
+
+with :math:`W^l` of shape :math:`h\times n_{l-1}` (:math:`n_0 = d`, :math:`n_l = h`),
+biases :math:`b^l` only when ``bias=True`` (:math:`\beta = 1`, else :math:`\beta = 0`), and
+
+.. math::
+
+    P = dh + (L-1)h^2 + h + \beta L h
+
+parameters (:func:`parameter_count`). The model linearised at :math:`\theta_0` is linear in
+the features :math:`J_{\mu a} = \partial f(x_\mu;\theta_0)/\partial\theta_a` (the empirical
+NTK features), and its number of effective parameters is
+
+.. math::
+
+    N_\mathrm{eff} = \operatorname{rank} J \le \min(P - s,\ N_\mathrm{data}),
+
+where :math:`s` is the dimension of the null space that the parametrisation forces on the
+Jacobian for every data set: continuous symmetries of :math:`\theta\mapsto f(\cdot;\theta)`
+(and, for the linear activation, the collapse of the function space). A symmetry
+:math:`\theta\mapsto g_t(\theta)` with :math:`f(x; g_t\theta) = f(x;\theta)` for all
+:math:`x` gives :math:`J(x)\,\dot g_0 = 0`: its generator is a null vector of every row.
+"Generic" below means generic data (a density on :math:`\mathbb{R}^d`, or on the sphere
+:math:`S^{d-1}`, :math:`d\ge2`) and parameters outside an exceptional set.
+
+Results (:func:`effective_parameters`)
+--------------------------------------
+*ReLU*, :math:`s = Lh`. ReLU is positively homogeneous, :math:`\phi(cz) = c\,\phi(z)` for
+:math:`c > 0`, so for every hidden neuron :math:`i` of every hidden layer :math:`l`,
+multiplying its incoming weights and bias :math:`(W^l_{i\cdot}, b^l_i)` by :math:`c` and
+its outgoing weights (the column :math:`W^{l+1}_{\cdot i}`, or :math:`a_i` for
+:math:`l = L`) by :math:`1/c` leaves :math:`f` unchanged; the null vector is
+:math:`W^l_{i\cdot}\cdot\partial_{W^l_{i\cdot}} + b^l_i\,\partial_{b^l_i} -
+W^{l+1}_{\cdot i}\cdot\partial_{W^{l+1}_{\cdot i}}` (for :math:`L = 1`:
+:math:`w_i\cdot\partial_{w_i} + b_i\partial_{b_i} - a_i\partial_{a_i}`). These
+:math:`Lh` generators are linearly independent: in a vanishing combination the layer-1
+generators are the only ones touching :math:`W^1` (row :math:`i` by generator :math:`i`),
+so their coefficients vanish, then the same holds for the rows of :math:`W^2`, and so on.
+Hence :math:`N_\mathrm{eff} \le P - Lh`.
+
+- :math:`L = 1`: the bound is attained exactly, for data with a density on
+  :math:`\mathbb{R}^d` or on :math:`S^{d-1}` (:math:`d\ge2`), as soon as every neuron's
+  hyperplane :math:`\{w_i\cdot x + b_i = 0\}` cuts the support of the data. Proof: the
+  features of neuron :math:`i` are :math:`\mathbb{1}[w_i\cdot x + b_i > 0]\,(x, 1)` (the
+  :math:`a_i`-feature :math:`\phi(z_i) = \mathbb{1}[z_i>0] z_i` is their combination along
+  :math:`(w_i, b_i)`); in a vanishing combination :math:`\sum_i \mathbb{1}[z_i>0]
+  (c_i\cdot x + e_i) = 0`, the jump across hyperplane :math:`i` forces
+  :math:`c_i\cdot x + e_i = 0` on it, so :math:`(c_i, e_i) = \lambda_i (w_i, b_i)`, and
+  :math:`\sum_i\lambda_i\,\phi(z_i) = 0` forces :math:`\lambda_i = 0` (distinct kinks).
+  Without bias every hyperplane passes through the origin and the bound holds for every
+  :math:`d\ge2`. With bias and data on the sphere of radius :math:`\sqrt d`, a neuron whose
+  hyperplane misses the sphere is *stable*: dead (it contributes nothing) or always active
+  (it is linear; all always-active neurons together contribute the :math:`d+\beta` affine
+  functions once). Then :math:`N_\mathrm{eff} = (d+\beta)\,(n_\mathrm{cross} +
+  \mathbb{1}[n_\mathrm{active}\ge1])` (:func:`relu_rank_bound`); a Gaussian initialisation
+  has stable first-layer neurons with probability :func:`stable_neuron_probability`.
+- :math:`L\ge2`: :math:`P - Lh` is the maximal rank, attained on an open set of
+  parameters, but a Gaussian initialisation has a positive probability of further
+  degeneracy. Neurons of layer :math:`l\ge2` receive non-negative inputs
+  :math:`h^{l-1}\ge0`, so their pre-activations carry a common offset and are often stable
+  on the data or active on a small region only: a dead neuron of layer 2 costs its
+  :math:`h+\beta` incoming parameters, :math:`k` always-active neurons collapse to one
+  linear unit (:func:`relu_rank_bound`), and a layer-1 neuron that is stable *inside* the
+  active region of a layer-2 neuron, or other "hidden symmetries" (Grigsby *et al.*),
+  remove further directions, with no closed form in :math:`(d, h, L)`. Measured at
+  :math:`L = 2`, :math:`N_\mathrm{data} = 3P`, sphere data, 20 seeds each: the rank is
+  :math:`P - 2h` for 17/20 seeds at :math:`d = 10, h = 16` without bias (deficits 1, 2,
+  14), 19/20 at :math:`d = 20, h = 16`, 18/20 at :math:`d = 10, h = 16` with biases and
+  :math:`\sigma_b = 0.1`, 8/20 at :math:`d = 5, h = 8`, but 0/20 with biases and
+  :math:`\sigma_b = \sigma_w = 1` at :math:`d = 10, h = 16` (deficits 18 to 115 below
+  :math:`P - 2h = 432`, and 5 to 57 below the stable-neuron bound). Small
+  regions also need data: the rank keeps growing with :math:`N_\mathrm{data}` well beyond
+  :math:`P`.
+- :math:`d = 1` without bias: :math:`f` is positively homogeneous in :math:`x`,
+  :math:`f(x) = f(1)\,x_+ + f(-1)\,(-x)_+`, so :math:`N_\mathrm{eff}\le 2` (any depth).
+
+*tanh, erf*, :math:`s = 0`. These are analytic and not homogeneous; the only symmetries of
+the parametrisation are discrete (permutations of neurons, and for odd :math:`\phi` the sign
+flip :math:`(W^l_{i\cdot}, b^l_i, W^{l+1}_{\cdot i}) \to -(\dots)`), which do not lower the
+rank: for tanh networks with biases, Sussmann (1992) and Fefferman (1994, deep nets) show
+that the function determines the parameters up to this finite group, so the
+parameter-to-function map has generically finite fibres and full rank; for erf and
+without biases we rely on the measurements (tests: full rank in every case tried).
+:math:`N_\mathrm{eff} = \min(P, N_\mathrm{data})`. Numerically, the Jacobian of a smooth
+network is ill-conditioned when :math:`P` exceeds the number of spherical harmonics it can
+resolve in float64: with :math:`d = 2`, :math:`h = 40` and biases (:math:`P = 160`) the
+numerical rank is 67 (tanh) and 53 (erf).
+
+*identity*, :math:`s = P - (d+\beta)`. The network computes an affine function
+:math:`f(x) = v\cdot x + \beta c` with :math:`v^\top = aW^L\cdots W^1` and
+:math:`c = \sum_l a W^L\cdots W^{l+1} b^l`; its function space has dimension
+:math:`d + \beta` and the differential is onto it (:math:`\partial f/\partial W^1` spans
+all :math:`v`, :math:`\partial f/\partial b^L = a` gives the constant). There is no output
+bias, so the constant direction is not duplicated (an output bias :math:`c_0` would make the
+last layer's bias redundant for every always-active neuron of the last hidden layer, here
+for all of them).
+
+References
+----------
+H. J. Sussmann, "Uniqueness of the weights for minimal feedforward nets with a given
+input-output map", Neural Networks 5, 589 (1992). C. Fefferman, "Reconstructing a neural net
+from its output", Rev. Mat. Iberoam. 10, 507 (1994). L. Dinh, R. Pascanu, S. Bengio,
+Y. Bengio, "Sharp minima can generalize for deep nets", ICML (2017) (ReLU rescaling).
+J. E. Grigsby, K. Lindsey, R. Meyerhoff, C. Wu, "Functional dimension of feedforward ReLU
+neural networks", arXiv:2209.04036 (2022); J. E. Grigsby, K. Lindsey, D. Rolnick, "Hidden
+symmetries of ReLU networks", ICML (2023). S. Spigler, M. Geiger *et al.*, J. Phys. A 52,
+474001 (2019) (the effective number of parameters at the jamming transition).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+from scipy.stats import f as f_distribution
+
+#: Activations covered by :func:`effective_parameters`.
+ACTIVATIONS = ("relu", "tanh", "erf", "identity")
+
+
+@dataclass(frozen=True)
+class EffectiveParameters:
+    r"""Rank of the Jacobian of a linearised network, with its bookkeeping.
+
+    Attributes
+    ----------
+    n_eff : int
+        :math:`N_\mathrm{eff} = \min(P - s, N_\mathrm{data})` (no cap when ``n_data`` is
+        ``None``).
+    n_weights : int
+        :math:`P`, the number of parameters (weights and biases).
+    n_symmetries : int
+        :math:`s`, the dimension of the null space every data set leaves in the Jacobian:
+        continuous symmetries of the parametrisation plus other forced degeneracies.
+    explanation : str
+        How :math:`s` arises in this case.
+    """
+
+    n_eff: int
+    n_weights: int
+    n_symmetries: int
+    explanation: str
+
+    @property
+    def rank(self) -> int:
+        r""":math:`P - s`, the rank for :math:`N_\mathrm{data}\to\infty` (before the cap)."""
+        return self.n_weights - self.n_symmetries
+
+
+def _check_count(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
+    return int(value)
+
+
+def _check_bias(bias) -> int:
+    if not isinstance(bias, bool):
+        raise TypeError(f"bias must be a bool; got {bias!r}")
+    return int(bias)
+
+
+def _cap(rank: int, n_data) -> int:
+    if n_data is None:
+        return rank
+    return min(rank, _check_count("n_data", n_data))
+
+
+def parameter_count(input_dim: int, width: int, *, depth: int = 1, bias: bool = False) -> int:
+    r"""Number of parameters :math:`P = dh + (L-1)h^2 + h + \beta Lh`.
+
+    Parameters
+    ----------
+    input_dim, width, depth : int
+        :math:`d, h, L \ge 1`.
+    bias : bool
+        Biases in the hidden layers (there is never an output bias).
+    """
+    d = _check_count("input_dim", input_dim)
+    h = _check_count("width", width)
+    depth = _check_count("depth", depth)
+    beta = _check_bias(bias)
+    return d * h + (depth - 1) * h * h + h + beta * depth * h
+
+
+def effective_parameters(input_dim: int, width: int, *, depth: int = 1,
+                         activation: str = "relu", bias: bool = False,
+                         n_data: int | None = None) -> EffectiveParameters:
+    r"""Generic rank of the Jacobian of a network linearised at its initialisation.
+
+    See the module docstring for the derivations. In short, with :math:`P` from
+    :func:`parameter_count` and :math:`\beta` = ``bias``:
+
+    ============  ==========================  ===============================================
+    activation    :math:`P - s`               status
+    ============  ==========================  ===============================================
+    relu          :math:`P - Lh`              exact at :math:`L = 1` when no neuron is stable
+                                              on the data (always without bias,
+                                              :math:`d\ge2`); maximal value for
+                                              :math:`L\ge2` (see :func:`relu_rank_bound`)
+    relu, d = 1,  :math:`\min(2, P - Lh)`     :math:`f` is positively homogeneous in
+    no bias                                   :math:`x`: spanned by :math:`x_\pm`
+    tanh, erf     :math:`P`                   exact, generic (numerical rank may be lower
+                                              in small :math:`d`)
+    identity      :math:`d + \beta`           exact (affine functions)
+    ============  ==========================  ===============================================
+
+    and :math:`N_\mathrm{eff} = \min(P - s, N_\mathrm{data})`. The cap is attained with
+    probability one for analytic activations. For ReLU, count in :math:`N_\mathrm{data}`
+    only the points where some neuron of the last hidden layer is active: the others have
+    an all-zero Jacobian row (at :math:`L = 1` without bias, probability :math:`2^{-h}`
+    per point over the initialisation); and the data must populate enough activation
+    regions, each of which contributes at most :math:`d+\beta` dimensions.
+
+    Parameters
+    ----------
+    input_dim : int
+        :math:`d \ge 1`.
+    width : int
+        :math:`h \ge 1`, the width of every hidden layer.
+    depth : int
+        :math:`L \ge 1`, the number of hidden layers.
+    activation : {"relu", "tanh", "erf", "identity"}
+    bias : bool
+        Biases in the hidden layers; the output has none.
+    n_data : int or None
+        :math:`N_\mathrm{data} \ge 1`, or ``None`` for the data-independent rank.
+
+    Returns
+    -------
+    EffectiveParameters
+
+    Examples
+    --------
+    >>> effective_parameters(10, 100).n_eff                 # one-hidden-layer ReLU: h d
+    1000
+    >>> effective_parameters(10, 100, activation="tanh", bias=True).n_eff
+    1200
+    >>> effective_parameters(10, 100, depth=3, activation="identity", bias=True).n_eff
+    11
+    """
+    n_weights = parameter_count(input_dim, width, depth=depth, bias=bias)
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; got "
+                         f"{activation!r}")
+    d, h, beta = int(input_dim), int(width), int(bias)
+    if activation == "relu":
+        rank = n_weights - depth * h
+        explanation = (
+            f"ReLU is positively homogeneous: rescaling the incoming weights{' and bias' * beta}"
+            f" of each of the {depth} x {h} hidden neurons by c and its outgoing weights by "
+            f"1/c leaves f unchanged, {depth * h} independent null directions. "
+        )
+        if d == 1 and not bias:
+            rank = min(rank, 2)
+            explanation += ("With d = 1 and no bias f(x) = f(1) x_+ + f(-1) (-x)_+ is "
+                            "positively homogeneous in x: at most 2 functions.")
+        elif depth == 1:
+            explanation += ("Exact for one hidden layer when every neuron's hyperplane cuts "
+                            "the data" + (" (always, without bias)." if not bias else
+                                          "; stable neurons: see relu_rank_bound."))
+        else:
+            explanation += ("For depth >= 2 this is the maximal rank; stable or locally "
+                            "stable neurons of a random initialisation can lower it "
+                            "(see relu_rank_bound).")
+    elif activation in ("tanh", "erf"):
+        rank = n_weights
+        explanation = (f"{activation} is analytic and not homogeneous: the symmetries of the "
+                       "parametrisation are discrete (permutations, sign flips) and the "
+                       "Jacobian has full rank generically.")
+    else:
+        rank = d + beta
+        explanation = (f"A linear network computes an affine function v.x{' + c' * beta}: "
+                       f"its function space has dimension d{' + 1' * beta} = {rank} and the "
+                       f"other {n_weights - rank} directions are degenerate.")
+    return EffectiveParameters(n_eff=_cap(rank, n_data), n_weights=n_weights,
+                               n_symmetries=n_weights - rank, explanation=explanation)
+
+
+def _low_rank_dimension(k: int, m: int, n: int) -> int:
+    r"""Dimension of the :math:`m\times n` matrices of rank at most :math:`k`."""
+    r = min(k, m, n)
+    return r * (m + n - r)
+
+
+def _layer_counts(name: str, value, depth: int, width: int) -> tuple[int, ...]:
+    if value is None:
+        return (0,) * depth
+    counts = tuple(value)
+    if len(counts) != depth:
+        raise ValueError(f"{name} must give one count per hidden layer ({depth}); got "
+                         f"{value!r}")
+    return tuple(_check_count(f"{name}[{i}]", c, 0) for i, c in enumerate(counts))
+
+
+def relu_rank_bound(input_dim: int, width: int, *, depth: int = 1, bias: bool = False,
+                    dead=None, always_active=None,
+                    n_data: int | None = None) -> EffectiveParameters:
+    r"""Rank of a ReLU network's Jacobian given its stable neurons: exact at depth 1.
+
+    A hidden neuron is *dead* if its pre-activation is :math:`\le 0` on every data point,
+    *always active* if it is :math:`> 0` on every data point, and *crossing* otherwise
+    (counts :math:`D_l, A_l, C_l = h - D_l - A_l` in layer :math:`l`).
+
+    - A dead neuron has zero derivatives for all its parameters: remove it.
+    - :math:`L = 1`: crossing neurons give :math:`d+\beta` dimensions each (proof in the
+      module docstring); always-active neurons are linear and together give the
+      :math:`d+\beta` affine functions once:
+
+      .. math:: N = (d+\beta)\,\big(C_1 + \mathbb{1}[A_1\ge1]\big).
+
+    - :math:`L = 2`: with :math:`U = W^2_{\cdot A_1}`, :math:`V = W^1_{A_1\cdot}`, the
+      always-active neurons of layer 1 feed layer 2 through :math:`UVx + Ub^1_{A_1}`: a
+      matrix of rank :math:`\le A_1` (symmetry :math:`GL(A_1)` instead of
+      :math:`A_1` rescalings), and :math:`Ub^1_{A_1}` is absorbed by :math:`b^2`. The
+      always-active neurons of layer 2 sum to one linear readout
+      :math:`u\cdot\phi(z^1_{C_1}) + g\cdot x + s` with :math:`g` in the row space of
+      :math:`V`. Counting the coordinates of this factorisation and subtracting the
+      :math:`C_1 + C_2` rescalings,
+
+      .. math::
+
+          N \le C_1(d+\beta) - C_1 + C_2(C_1+\beta)
+              + \dim\mathcal{M}_{A_1}\big(C_2 + \mathbb{1}[A_2\ge1],\ d\big)
+              + \mathbb{1}[A_2\ge1]\,(C_1 + \beta),
+
+      with :math:`\dim\mathcal{M}_k(m, n) = r(m+n-r)`, :math:`r = \min(k, m, n)`, the
+      dimension of the :math:`m\times n` matrices of rank :math:`\le k`; :math:`N = 0` when
+      layer 2 has no live neuron. This is an upper bound: a layer-1 neuron that is stable
+      on the active region of a layer-2 neuron removes further directions.
+
+    With no stable neuron both reduce to :math:`P - Lh` (:func:`effective_parameters`).
+
+    Parameters
+    ----------
+    input_dim, width : int
+        :math:`d, h \ge 1`.
+    depth : {1, 2}
+        Number of hidden layers (the bound is derived for one and two).
+    bias : bool
+    dead, always_active : sequence of int, length ``depth``, or None
+        Stable-neuron counts per hidden layer, measured on the data; ``None``: none.
+    n_data : int or None
+        Caps the result at :math:`N_\mathrm{data}`.
+
+    Returns
+    -------
+    EffectiveParameters
+        ``n_eff`` the (bound on the) rank; ``n_symmetries`` = :math:`P` minus the rank.
+    """
+    n_weights = parameter_count(input_dim, width, depth=depth, bias=bias)
+    if depth > 2:
+        raise ValueError(f"depth must be 1 or 2 (the bound is derived for these); got {depth}")
+    d, h, beta = int(input_dim), int(width), int(bias)
+    dead = _layer_counts("dead", dead, depth, h)
+    active = _layer_counts("always_active", always_active, depth, h)
+    crossing = []
+    for layer, (n_dead, n_active) in enumerate(zip(dead, active, strict=True), start=1):
+        if n_dead + n_active > h:
+            raise ValueError(f"dead + always_active must be <= width = {h} in layer {layer}; "
+                             f"got {n_dead} + {n_active}")
+        crossing.append(h - n_dead - n_active)
+    if depth == 1:
+        rank = (d + beta) * (crossing[0] + min(active[0], 1))
+        explanation = (f"{crossing[0]} crossing neurons give d + beta = {d + beta} dimensions "
+                       f"each; {active[0]} always-active neurons give the affine functions "
+                       f"once; {dead[0]} dead neurons give nothing.")
+    else:
+        c1, a1, c2, a2 = crossing[0], active[0], crossing[1], active[1]
+        has_linear = min(a2, 1)
+        if c2 + a2 == 0:
+            rank = 0
+        elif c1 + a1 == 0:
+            if c2:
+                raise ValueError("layer 2 cannot have crossing neurons when every layer-1 "
+                                 "neuron is dead (their inputs are constant)")
+            rank = beta * has_linear
+        else:
+            rank = (c1 * (d + beta) - c1 + c2 * (c1 + beta)
+                    + _low_rank_dimension(a1, c2 + has_linear, d)
+                    + has_linear * (c1 + beta))
+        explanation = (f"Upper bound from the factorisation with C = ({c1}, {c2}) crossing, "
+                       f"A = ({a1}, {a2}) always-active and D = {dead} dead neurons; locally "
+                       "stable neurons can lower the rank further.")
+    return EffectiveParameters(n_eff=_cap(rank, n_data), n_weights=n_weights,
+                               n_symmetries=n_weights - rank, explanation=explanation)
+
+
+def stable_neuron_probability(input_dim: int, *, w_std: float = 1.0,
+                              b_std: float = 1.0) -> float:
+    r"""Probability that a first-layer ReLU neuron with bias is stable on the data sphere.
+
+    The neuron's pre-activation is :math:`z = \sigma_w\,w\cdot x/\sqrt d + \sigma_b b` with
+    :math:`w\sim N(0, I_d)`, :math:`b\sim N(0,1)`; on the sphere :math:`\|x\| = \sqrt d`,
+    :math:`w\cdot x/\sqrt d` ranges over :math:`[-\|w\|, \|w\|]`, so the neuron is dead or
+    always active iff :math:`\sigma_b|b| \ge \sigma_w\|w\|`, with probability
+
+    .. math::
+
+        p = \Pr[\sigma_b^2\chi^2_1 > \sigma_w^2\chi^2_d]
+          = \Pr\big[F_{1,d} > d\,\sigma_w^2/\sigma_b^2\big],
+
+    half of it dead and half always active (the sign of :math:`b`). For :math:`d = 2`,
+    :math:`p = 1 - (1+\sigma_b^2/\sigma_w^2)^{-1/2}`. At :math:`\sigma_b = \sigma_w`:
+    0.29 (:math:`d=2`), 0.076 (5), 0.010 (10), 2.3e-4 (20).
+
+    Parameters
+    ----------
+    input_dim : int
+        :math:`d \ge 1`.
+    w_std, b_std : float
+        :math:`\sigma_w, \sigma_b > 0`.
+    """
+    d = _check_count("input_dim", input_dim)
+    for name, value in (("w_std", w_std), ("b_std", b_std)):
+        if isinstance(value, bool) or not isinstance(value, Real) or not (
+                math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
+    return float(f_distribution.sf(d * (w_std / b_std) ** 2, 1, d))
+
+
+def expected_shallow_relu_rank(input_dim: int, width: int, *, w_std: float = 1.0,
+                               b_std: float = 1.0) -> float:
+    r"""Mean rank of a one-hidden-layer ReLU network with bias, data dense on the sphere.
+
+    With :math:`p` = :func:`stable_neuron_probability`, the crossing neurons are
+    :math:`\mathrm{Bin}(h, 1-p)` and the always-active ones :math:`\mathrm{Bin}(h, p/2)`, so
+    by :func:`relu_rank_bound` (:math:`L = 1`)
+
+    .. math::
+
+        \mathbb{E}\,N_\mathrm{eff} = (d+1)\,\big[h(1-p) + 1 - (1-p/2)^h\big]
+
+    for :math:`N_\mathrm{data}\to\infty` (without bias the rank is :math:`hd` exactly).
+    """
+    h = _check_count("width", width)
+    p = stable_neuron_probability(input_dim, w_std=w_std, b_std=b_std)
+    return (input_dim + 1) * (h * (1.0 - p) + 1.0 - (1.0 - p / 2.0) ** h)
+
+
+def effective_parameters_expr(activation: str = "relu"):
+    r"""Sympy form of :math:`P - s` (the paper's equation), for :math:`d \ge 2`.
+
+    Returns
+    -------
+    tuple
+        ``(expr, (d, h, L, beta))``; ``beta`` is 1 with biases and 0 without.
+    """
+    import sympy as sp
+
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; got "
+                         f"{activation!r}")
+    d, h, depth, beta = sp.symbols("d h L beta", integer=True, nonnegative=True)
+    n_weights = d * h + (depth - 1) * h**2 + h + beta * depth * h
+    expr = {"relu": n_weights - depth * h, "tanh": n_weights, "erf": n_weights,
+            "identity": d + beta}[activation]
+    return expr, (d, h, depth, beta)
