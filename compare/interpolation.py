@@ -178,10 +178,11 @@ class FixedPoints(Claim):
             tolerance=1.0,
             passed=bool(worst <= 1.0 and modes_agree and converged and failed == 0),
             justification=(
-                "the flow stops when |K grad L|_inf <= 1e-11; the distance to the fixed point "
-                "along the non-zero modes is then at most that speed over the smallest non-zero "
-                "eigenvalue of K D (x10 margin); outputs and zero modes are compared where the "
-                "minimiser is unique (square loss; hinge with loss > 0), the loss (0) otherwise"
+                "the flow is integrated exactly piece by piece to t -> infinity; what is left is "
+                "rounding: the distance to the fixed point along the non-zero modes is at most "
+                "the final speed |K grad L|_inf over the smallest non-zero eigenvalue of K D "
+                "(x10 margin); outputs and zero modes are compared where the minimiser is "
+                "unique (square loss; hinge with loss > 0), the loss (0) otherwise"
             ),
             details={"runs": int(len(ok)), "zero_modes_agree": modes_agree,
                      "all_converged": converged, "failed_points": failed,

@@ -28,7 +28,10 @@ with the Moore-Penrose pseudo-inverse :math:`(\cdot)^+`, i.e. the *minimum-norm*
 set of minimisers of :math:`L_I` (for :math:`\rho > 0`, or :math:`|I| \ge N_\mathrm{eff}` with
 :math:`Z_I` of full rank, the ordinary inverse). If the active set at :math:`\bar w` is
 :math:`I` again, :math:`\nabla L(\bar w) = \nabla L_I(\bar w) = 0`: :math:`\bar w` is the
-minimiser, obtained by solving a linear system, and the method stops. Otherwise
+minimiser, obtained by solving a linear system, and the method stops. (Points with
+:math:`|\Delta_\mu(\bar w)| \le 8 N_\mathrm{eff}\,\epsilon\,\|\phi_\mu\|\,\|\bar w\|`,
+zero to float64 rounding, may count on either side: they add nothing to the gradient. They
+occur only for degenerate data, e.g. a point repeated with the opposite label.) Otherwise
 :math:`w \leftarrow w + t^* s` with :math:`t^*` the exact minimiser of the convex,
 piecewise-quadratic, :math:`C^1` function :math:`t \mapsto L(w + ts)`, :math:`t \ge 0`: its
 derivative is piecewise linear and increasing, with breakpoints where some
@@ -242,7 +245,7 @@ def _check_inputs(features, labels, ridge, max_iter, device):
         raise ValueError("features must be finite (no nan or inf)")
     if not bool((y.abs() == 1.0).all()):
         raise ValueError("labels must be -1 or +1")
-    return phi, y, ridge, int(max_iter), device
+    return phi.contiguous(), y.contiguous(), ridge, int(max_iter), device
 
 
 # --------------------------------------------------------------------------------------------
@@ -306,7 +309,9 @@ def _changed_rows(changed: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Te
 
 def _pick(phi: torch.Tensor, rows: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     """``phi[rows[i], order[i, j]]``, shape (len(rows), k, n_eff), without copying ``phi[rows]``."""
-    return phi[rows.unsqueeze(-1), order]
+    batch, n_data, n_eff = phi.shape
+    flat = (order + n_data * rows.unsqueeze(-1)).reshape(-1)
+    return phi.reshape(batch * n_data, n_eff).index_select(0, flat).view(*order.shape, n_eff)
 
 
 def _margins(phi: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -386,14 +391,15 @@ class _NewtonStep:
     the CPU: it saved no measurable time at N_eff = 300 and was dropped.)
     """
 
-    def __init__(self, work: _Work, residual: torch.Tensor, ridge: float):
+    def __init__(self, work: _Work, residual: torch.Tensor, ridge: float,
+                 frozen: torch.Tensor):
         phi, active = work.phi, work.active
         batch, _, n_eff = phi.shape
         self.work, self.device = work, phi.device
         self.eps = torch.finfo(phi.dtype).eps
         self._eigen = {}
         self.step = torch.zeros_like(residual)
-        done = torch.zeros(batch, dtype=torch.bool, device=self.device)
+        done = frozen.clone()  # frozen problems take no step (their Cholesky rides along)
         n_active = active.sum(-1)
         kernel = (n_active < n_eff) if ridge == 0.0 else torch.zeros_like(active[:, 0])
         self.factor, self.factor_rows = None, _rows(~kernel)
@@ -418,7 +424,7 @@ class _NewtonStep:
                 else:
                     self.step[rows] = step
                 done[rows] = True
-            rows = _rows(kernel)
+            rows = _rows(kernel & ~frozen)
             if rows.numel():
                 step, ok = self._kernel_step(rows, n_active[rows])
                 self.step[rows[ok]] = step[ok]
@@ -431,6 +437,8 @@ class _NewtonStep:
         work = self.work
         active = work.active[rows]
         k = int(n_active.max())
+        if k == 0:  # nothing active: the Newton point is w itself
+            return torch.zeros_like(work.w[rows]), torch.ones_like(rows, dtype=torch.bool)
         order, inside = _changed_rows(active, k)
         chosen = _pick(work.phi, rows, order) * inside.unsqueeze(-1).to(work.phi.dtype)
         kernel = torch.bmm(chosen, chosen.transpose(1, 2))
@@ -582,7 +590,7 @@ def _solve_batch(phi: torch.Tensor, y: torch.Tensor, ridge: float, max_iter: int
             break
         # Newton point: w_bar = w + (H_I + ridge)^+ (Z_I^T 1 - H_I w - ridge w)
         residual = work.target - _bmv(work.gram, work.w)
-        newton = _NewtonStep(work, residual, ridge)
+        newton = _NewtonStep(work, residual, ridge, frozen)
         work.iterations += (~frozen).to(torch.long)
         w_bar = work.w + newton.step
         m_bar = _margins(work.phi, work.y, w_bar)

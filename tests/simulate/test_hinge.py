@@ -18,6 +18,19 @@ from jamming.simulate.hinge import HingeSolution, solve_quadratic_hinge
 from jamming.simulate.separability import is_linearly_separable
 
 
+@pytest.fixture(autouse=True)
+def single_threaded_blas():
+    """One BLAS thread for numpy/scipy: on a busy machine, spinning OpenBLAS threads made
+    L-BFGS-B on these tiny problems up to 100 times slower."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - comes with scikit-learn
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def loss_and_gradient(w, x, y, ridge):
     gap = np.maximum(1.0 - y * (x @ w), 0.0)
     return 0.5 * gap @ gap + 0.5 * ridge * w @ w, -x.T @ (y * gap) + ridge * w
@@ -236,7 +249,7 @@ def test_rank_deficient_features_match_the_reduced_problem():
 def test_degenerate_data_zero_rows_and_contradicting_duplicates():
     """Zero features (Delta = 1 for every w) and a point repeated with the opposite label:
     the minimisers are not unique and points sit at Delta = 0 exactly; still exact."""
-    x, y = instances(14, 6, 60, 25)
+    x, y = instances(14, 3, 60, 25)
     x[:, :4] = 0.0
     x[:, 10:16] = x[:, 20:26]
     y[:, 10:16] = -y[:, 20:26]
