@@ -98,7 +98,21 @@ def _z_verdict(table: pd.DataFrame, quantity: str, justification: str, failed: i
     )
 
 
-class UnsatBranch(Claim):
+class _HingeClaim(Claim):
+    """A claim on the ``hinge-gaussian`` sweep, compared with the CGMT branch."""
+
+    sweeps = ("hinge-gaussian",)
+
+    def theory(self):
+        """The parametric branch (a function of alpha; its alpha -> 2+ limits are 1, 1/pi)."""
+        return quadratic_hinge_unsat
+
+    def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
+        """Per-problem minima of the hinge sweep."""
+        return hinge_instances(runner, scale)
+
+
+class UnsatBranch(_HingeClaim):
     """The CGMT UNSAT branch against exact minima extrapolated in N_eff."""
 
     id = "S1.unsat-branch"
@@ -107,15 +121,6 @@ class UnsatBranch(Claim):
         "minimum of sum 1/2 (1 - y w.x)_+^2 has N_Delta/N_eff = I2(s)/Phi(s) and "
         "loss/N_eff = (s + phi(s)/Phi(s))^2/2 with alpha = I2(s)/Phi(s)^2."
     )
-    sweeps = ("hinge-gaussian",)
-
-    def theory(self):
-        """The parametric branch (a function of alpha)."""
-        return quadratic_hinge_unsat
-
-    def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
-        """Per-problem minima of the hinge sweep."""
-        return hinge_instances(runner, scale)
 
     def verdict(self, data) -> Verdict:
         """z-scores of the 1/N_eff-extrapolated means against the branch, alpha >= 2.5."""
@@ -155,7 +160,7 @@ class UnsatBranch(Claim):
         return fig
 
 
-class IsostaticJump(Claim):
+class IsostaticJump(_HingeClaim):
     """N_Delta >= N_eff + 1 in every UNSAT minimum, and the jump at alpha = 2+."""
 
     id = "S1.isostatic-jump"
@@ -164,15 +169,6 @@ class IsostaticJump(Claim):
         "exactly); as alpha -> 2+ N_Delta/N_eff -> 1+ (as 1 + sqrt((alpha-2)/(pi-2))) while "
         "the minimum loss jumps from 0 to N_eff/pi."
     )
-    sweeps = ("hinge-gaussian",)
-
-    def theory(self):
-        """The branch near the transition (its alpha -> 2+ limits are 1 and 1/pi)."""
-        return quadratic_hinge_unsat
-
-    def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
-        """Per-problem minima of the hinge sweep."""
-        return hinge_instances(runner, scale)
 
     def verdict(self, data) -> Verdict:
         """Exact count of violations; z-scores of the UNSAT means next to alpha = 2."""
@@ -224,7 +220,7 @@ class IsostaticJump(Claim):
         return fig
 
 
-class SoftModes(Claim):
+class SoftModes(_HingeClaim):
     """Hypothesis: the Hessian of the unsatisfied points loses its gap at jamming."""
 
     id = "S1.soft-modes"
@@ -234,15 +230,10 @@ class SoftModes(Claim):
         "Phi_Delta / N_eff, the non-zero spectrum of the Gram matrix of the unsatisfied "
         "points, extrapolated to N_eff -> infinity, tends to 0 as alpha -> 2+."
     )
-    sweeps = ("hinge-gaussian",)
 
     def theory(self):
         """The hypothesis, and a naive Marchenko-Pastur guess (sqrt(N_Delta/N_eff) - 1)^2."""
         return lambda alpha: (np.sqrt(quadratic_hinge_unsat(alpha).n_delta_over_n_eff) - 1) ** 2
-
-    def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
-        """Per-problem minima of the hinge sweep."""
-        return hinge_instances(runner, scale)
 
     def _edge(self, data):
         unsat = data[~data["sat"].astype(bool) & (data["alpha"] > ALPHA_C_RANDOM_LABELS)]
