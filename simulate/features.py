@@ -64,6 +64,9 @@ from jamming.simulate.devices import resolve_device
 #: Activation functions of the feature maps and the network.
 ACTIVATIONS = ("relu", "tanh", "erf", "identity")
 
+#: Default number of Jacobian entries computed per vectorised call (2**21: 16 MB of float64).
+CHUNK_ENTRIES = 2**21
+
 
 def _check_count(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral):
@@ -186,7 +189,10 @@ def random_features(inputs, n_features: int, rng, *, activation: str = "relu") -
     returns :func:`random_feature_map` of the inputs. The features of a ReLU map with
     :math:`n_\mathrm{features}` rows are generically linearly independent, so a linear model
     on them has :math:`N_\mathrm{eff} = \min(n_\mathrm{features}, N_\mathrm{data})` (for
-    ``identity`` it is :math:`\min(d, n_\mathrm{features}, N_\mathrm{data})`).
+    ``identity`` it is :math:`\min(d, n_\mathrm{features}, N_\mathrm{data})`). tanh and erf
+    features are independent too, but their matrix is ill-conditioned when
+    :math:`n_\mathrm{features}` exceeds the number of spherical harmonics resolvable in
+    float64 (small :math:`d`), and :func:`numerical_rank` then reports less.
 
     Parameters
     ----------
@@ -395,7 +401,7 @@ def _prepare(spec, params, inputs, device):
 
 
 def empirical_ntk_features(spec: NetworkSpec, params: dict, inputs, *, device=None,
-                           chunk_size: int | None = None, to_numpy: bool = True):
+                           chunk_size: int | None = None, to_numpy: bool = True, out=None):
     r"""Jacobian of the outputs with respect to all parameters: empirical-NTK features.
 
     :math:`J_{\mu a} = \partial f(x_\mu;\theta)/\partial\theta_a`, computed in one batched
@@ -416,10 +422,19 @@ def empirical_ntk_features(spec: NetworkSpec, params: dict, inputs, *, device=No
     device : None, {"cpu", "cuda", "auto"} or torch.device
         Where to compute; ``None``: the device of ``params``.
     chunk_size : int or None
-        Passed to ``vmap``: compute the per-sample Jacobians that many at a time (bounds
-        memory on large batches); ``None``: all at once.
+        Number of inputs per vectorised call; each chunk's rows are written into the
+        preallocated result. ``None``: ``max(1, CHUNK_ENTRIES // P)`` inputs, which bounds
+        the temporaries to about 16 MB of float64 per chunk (on a GPU, the memory of a
+        large batch) and is no slower than one call for all inputs (measured on one CPU
+        thread, P from 1344 to 70912).
     to_numpy : bool
         Return a numpy array on the CPU (default) or a torch tensor on ``device``.
+    out : torch.Tensor or None
+        A contiguous float64 tensor of shape ``(n_data, P)`` on ``device`` to write into and
+        return (for ``to_numpy``, a CPU ``out`` is returned as a numpy view of it). Reusing
+        one saves the page faults of a fresh allocation, which dominate for large outputs
+        (measured: 512 x 10752 in 10 ms instead of 29 ms, 4096 x 5376 in 48 ms instead of
+        144 ms).
 
     Returns
     -------
@@ -433,13 +448,30 @@ def empirical_ntk_features(spec: NetworkSpec, params: dict, inputs, *, device=No
     if chunk_size is not None:
         chunk_size = _check_count("chunk_size", chunk_size)
     params, inputs = _prepare(spec, params, inputs, device)
+    n_data = inputs.shape[0]
+    chunk_size = chunk_size or max(1, CHUNK_ENTRIES // spec.n_parameters)
 
     def single(p, x):
         return network_output(spec, p, x)
 
-    per_sample = vmap(grad(single), in_dims=(None, 0), chunk_size=chunk_size)(params, inputs)
-    n_data = inputs.shape[0]
-    jacobian = torch.cat([per_sample[name].reshape(n_data, -1) for name in params], dim=1)
+    per_sample_gradient = vmap(grad(single), in_dims=(None, 0))
+    shape = (n_data, spec.n_parameters)
+    if out is None:
+        jacobian = torch.empty(shape, dtype=torch.float64, device=inputs.device)
+    elif not (isinstance(out, torch.Tensor) and tuple(out.shape) == shape
+              and out.dtype == torch.float64 and out.device == inputs.device
+              and out.is_contiguous()):
+        got = (f"{out.dtype} tensor of shape {tuple(out.shape)} on {out.device}"
+               if isinstance(out, torch.Tensor) else type(out).__name__)
+        raise ValueError(f"out must be a contiguous float64 torch.Tensor of shape {shape} on "
+                         f"{inputs.device}; got a {got}")
+    else:
+        jacobian = out
+    for start in range(0, n_data, chunk_size):
+        stop = min(n_data, start + chunk_size)
+        parts = per_sample_gradient(params, inputs[start:stop])
+        torch.cat([parts[name].reshape(stop - start, -1) for name in params], dim=1,
+                  out=jacobian[start:stop])
     return jacobian.cpu().numpy() if to_numpy else jacobian
 
 

@@ -27,6 +27,22 @@ from jamming.simulate.features import (
 
 torch = pytest.importorskip("torch")
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_threaded():
+    """One BLAS and one torch thread: on a loaded 2-core machine, OpenBLAS's and OpenMP's
+    spinning threads make a (1200, 400) SVD take seconds instead of 30 ms."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # not a dependency of the package; only a speed-up
+        yield
+    else:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    torch.set_num_threads(threads)
+
 SCALAR_ACTIVATIONS = {
     "relu": lambda z: max(z, 0.0),
     "tanh": math.tanh,
@@ -173,8 +189,12 @@ def test_jacobian_options_agree():
     chunked = empirical_ntk_features(spec, params, x, chunk_size=4)
     tensor = empirical_ntk_features(spec, params, torch.as_tensor(x), to_numpy=False)
     assert isinstance(tensor, torch.Tensor) and tensor.dtype == torch.float64
+    buffer = torch.full((25, spec.n_parameters), np.nan, dtype=torch.float64)
+    written = empirical_ntk_features(spec, params, x, out=buffer)
+    assert np.shares_memory(written, buffer.numpy())
     assert_allclose(chunked, full, rtol=1e-14, atol=1e-15)
     assert_allclose(tensor.numpy(), full, rtol=1e-14, atol=1e-15)
+    assert_allclose(written, full, rtol=1e-14, atol=1e-15)
     assert all(not p.requires_grad for p in params.values())
 
 
@@ -221,9 +241,13 @@ def test_numerical_rank_matches_numpy(shape, rank):
 
 
 def test_numerical_rank_tolerance_is_numpys():
-    s = np.array([1.0, 1e-10, 3 * 2.2e-16, 1e-17])
-    assert numerical_rank(np.diag(s))[0] == np.linalg.matrix_rank(np.diag(s)) == 2
-    assert numerical_rank(np.diag(s), tol=1e-9)[0] == 1
+    """sigma_max * max(n, m) * eps: 6 eps = 1.33e-15 drops 1.1e-15 (min(n, m) * eps keeps it)."""
+    matrix = np.zeros((4, 6))
+    matrix[np.arange(4), np.arange(4)] = [1.0, 1e-10, 1.1e-15, 1e-17]
+    assert numerical_rank(matrix)[0] == np.linalg.matrix_rank(matrix) == 2
+    assert numerical_rank(matrix.T)[0] == 2
+    assert numerical_rank(matrix, tol=1e-9)[0] == 1
+    assert numerical_rank(matrix, tol=1e-16)[0] == 3
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -268,6 +292,9 @@ def test_jacobian_input_validation():
         empirical_ntk_features((3, 4), params, x)
     with pytest.raises(ValueError, match="chunk_size must be an integer >= 1; got 0"):
         empirical_ntk_features(spec, params, x, chunk_size=0)
+    with pytest.raises(ValueError, match=r"out must be a contiguous float64 torch.Tensor of "
+                                         r"shape \(2, 16\)"):
+        empirical_ntk_features(spec, params, x, out=torch.empty(2, 16, dtype=torch.float32))
     with pytest.raises(ValueError, match="device must be one of auto, cpu, cuda; got 'tpu'"):
         init_parameters(spec, 0, device="tpu")
     if not torch.cuda.is_available():

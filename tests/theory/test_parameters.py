@@ -7,6 +7,7 @@ active on the data) are counted with an independent numpy forward pass.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -20,11 +21,28 @@ from jamming.theory.parameters import (
     expected_shallow_relu_rank,
     parameter_count,
     relu_rank_bound,
+    shallow_relu_rank,
     stable_neuron_probability,
 )
 
 features = pytest.importorskip("jamming.simulate.features")
 torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_threaded():
+    """One BLAS and one torch thread: on a loaded 2-core machine, OpenBLAS's and OpenMP's
+    spinning threads make a (1200, 400) SVD take seconds instead of 30 ms."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # not a dependency of the package; only a speed-up
+        yield
+    else:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+    torch.set_num_threads(threads)
 
 
 def measure(d, h, depth, activation, bias, *, seed, n_data=None, load=3.0, b_std=1.0,
@@ -59,12 +77,11 @@ def stable_counts(spec, params, x):
     return ([int((c == 0).sum()) for c in counts], [int((c == n).sum()) for c in counts])
 
 
-def resolved(spec, params, x, layers=None):
+def resolved(spec, params, x):
     """Every crossing neuron has >= 2(d+1) data points on each side of its hyperplane."""
     n, need = len(x), 2 * (spec.input_dim + 1)
-    counts = activity(spec, params, x)
     return all(np.all(((c < need) | (c > n - need)) <= ((c == 0) | (c == n)))
-               for c in (counts if layers is None else [counts[i] for i in layers]))
+               for c in activity(spec, params, x))
 
 
 # -- bookkeeping ----------------------------------------------------------------------------
@@ -89,14 +106,8 @@ def test_table_of_generic_values():
     assert effective_parameters(10, 100, activation="tanh", n_data=77).n_eff == 77
     assert effective_parameters(1, 9, depth=2).n_eff == 2                # d = 1, no bias
     assert effective_parameters(1, 9, bias=True).n_eff == 18
-    with pytest.raises(dataclass_error()):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         effective_parameters(3, 3).n_eff = 1
-
-
-def dataclass_error():
-    import dataclasses
-
-    return dataclasses.FrozenInstanceError
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "erf", "identity"])
@@ -277,6 +288,59 @@ def test_rank_is_capped_by_the_data(activation, d, h, depth):
 def test_relu_in_one_dimension_without_bias_spans_two_functions(depth):
     rank, *_ = measure(1, 7, depth, "relu", False, seed=4, n_data=100, gaussian=True)
     assert rank == effective_parameters(1, 7, depth=depth).n_eff == 2
+
+
+# -- finite data: small caps ----------------------------------------------------------------
+
+
+def test_shallow_rank_arithmetic_by_hand():
+    """d = 3 with bias (k = 4), 100 points."""
+    # crossing with caps >= 4: 4 each; no always-active: no affine part
+    assert shallow_relu_rank(3, [50, 30, 70], 100, bias=True).n_eff == 12
+    # a dead neuron and a mostly dead one with a 2-point cap: 4 + 2
+    assert shallow_relu_rank(3, [0, 50, 2], 100, bias=True).n_eff == 6
+    # a mostly active neuron with a 1-point cap: 1 + min(4, 3) for its affine share
+    assert shallow_relu_rank(3, [50, 99], 100, bias=True).n_eff == 4 + 1 + 3
+    # two always-active neurons: the affine functions once
+    assert shallow_relu_rank(3, [100, 100, 50], 100, bias=True).n_eff == 4 + 4
+    # large caps everywhere: the infinite-data count
+    for counts, dead, active in ([[40, 60, 0, 100, 100], 1, 2], [[10, 90, 50], 0, 0]):
+        assert shallow_relu_rank(3, counts, 100, bias=True).n_eff == relu_rank_bound(
+            3, len(counts), bias=True, dead=[dead], always_active=[active]).n_eff
+    with pytest.raises(ValueError, match="active_counts must be <= n_data = 10; got 11"):
+        shallow_relu_rank(3, [11], 10)
+    with pytest.raises(ValueError, match=r"active_counts\[1\] must be an integer >= 0"):
+        shallow_relu_rank(3, [1, -1], 10)
+
+
+@pytest.mark.parametrize("d, h, bias, b_std, load", [(3, 6, True, 2.0, 3.0),
+                                                     (5, 6, True, 2.0, 2.0),
+                                                     (5, 8, True, 1.0, 2.0),
+                                                     (10, 16, True, 1.0, 2.0),
+                                                     (4, 12, False, 1.0, 2.0)])
+def test_shallow_rank_counts_small_caps_exactly(d, h, bias, b_std, load):
+    """Exact for every seed, also when a neuron has fewer than d+1 points on one side; the
+    infinite-data count of relu_rank_bound is then too high."""
+    refined = 0
+    for seed in range(8):
+        rank, spec, params, x, _ = measure(d, h, 1, "relu", bias, seed=seed, load=load,
+                                           b_std=b_std)
+        counts = activity(spec, params, x)[0]
+        assert rank == shallow_relu_rank(d, counts.tolist(), len(x), bias=bias).n_eff
+        dead, active = stable_counts(spec, params, x)
+        infinite_data = relu_rank_bound(d, h, bias=bias, dead=dead, always_active=active).n_eff
+        assert rank <= infinite_data
+        refined += rank < infinite_data
+    if (d, load) in ((5, 2.0), (10, 2.0)):
+        assert refined >= 2  # the refinement matters in these (measured: 2 to 5 of 8 seeds)
+
+
+def test_shallow_rank_is_an_upper_bound_with_scarce_data():
+    for seed in range(10):
+        rank, spec, params, x, _ = measure(3, 10, 1, "relu", True, seed=seed, load=1.2,
+                                           b_std=1.5)
+        counts = activity(spec, params, x)[0].tolist()
+        assert rank <= shallow_relu_rank(3, counts, len(x), bias=True).n_eff
 
 
 # -- stable first-layer neurons on the sphere -----------------------------------------------
