@@ -60,20 +60,13 @@ import numpy as np
 from scipy.special import erf
 
 from jamming.simulate.devices import resolve_device
+from jamming.validation import check_count as _check_count
 
 #: Activation functions of the feature maps and the network.
 ACTIVATIONS = ("relu", "tanh", "erf", "identity")
 
 #: Default number of Jacobian entries computed per vectorised call (2**21: 16 MB of float64).
 CHUNK_ENTRIES = 2**21
-
-
-def _check_count(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
-    return int(value)
 
 
 def _check_activation(activation) -> str:

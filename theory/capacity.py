@@ -36,22 +36,15 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 from scipy.optimize import brentq
 from scipy.special import gammaln, logsumexp, ndtr
 
+from jamming.validation import check_count as _check_count
+
 #: Critical load of linear separability with random labels (Cover 1965).
 ALPHA_C_RANDOM_LABELS = 2.0
-
-
-def _check_count(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
-    return int(value)
 
 
 #: Largest ``n_data`` evaluated in exact integer arithmetic (at most ~30 ms a call).

@@ -125,9 +125,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 from scipy.stats import f as f_distribution
+
+from jamming.validation import check_count as _check_count
 
 #: Activations covered by :func:`effective_parameters`.
 ACTIVATIONS = ("relu", "tanh", "erf", "identity")
@@ -160,14 +162,6 @@ class EffectiveParameters:
     def rank(self) -> int:
         r""":math:`P - s`, the rank for :math:`N_\mathrm{data}\to\infty` (before the cap)."""
         return self.n_weights - self.n_symmetries
-
-
-def _check_count(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
-    return int(value)
 
 
 def _check_bias(bias) -> int:
