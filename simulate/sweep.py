@@ -157,6 +157,13 @@ class SerialExecutor:
         """Nothing to release."""
 
 
+#: Environment of local worker processes: one BLAS/OpenMP thread each, since the parallelism
+#: is across processes (two-thread BLAS in each of two workers on two cores was measured
+#: up to 100x slower than one).
+SINGLE_THREADED_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                       "MKL_NUM_THREADS": "1"}
+
+
 class DaskExecutor:
     """Run points on Dask distributed: a new ``LocalCluster`` or an existing scheduler.
 
@@ -198,7 +205,7 @@ class DaskExecutor:
             check_workers(workers)
             self._cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True,
-                dashboard_address=None,
+                dashboard_address=None, env=SINGLE_THREADED_ENV,
             )
             self.client = Client(self._cluster)
 

@@ -126,6 +126,8 @@ def test_dask_local_cluster_gives_the_same_records_as_serial(tmp_path):
     try:
         workers = executor.client.scheduler_info()["workers"]
         assert len(workers) == 2
+        threads = executor.client.run(os.environ.get, "OPENBLAS_NUM_THREADS")
+        assert set(threads.values()) == {"1"}  # one BLAS thread per worker process
         with Store(tmp_path / "dask.sqlite") as store:
             summary = run_sweep(COVER_SWEEP, store, points, executor=executor, progress=False)
             parallel = {r.key: r for r in store.records(COVER_SWEEP.name)}
