@@ -24,6 +24,24 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="module")
+def single_threaded():
+    """One BLAS and one torch thread for the module's tests.
+
+    On a loaded 2-core machine, spinning OpenBLAS/OpenMP threads made a (1200, 400) SVD take
+    seconds instead of 30 ms and L-BFGS-B on tiny problems up to 100 times slower.
+    threadpoolctl comes with scikit-learn (test extra).
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def quick_store(tmp_path_factory) -> Path:
     """A store holding every claim's sweeps at quick scale (computed once per session)."""

@@ -17,18 +17,7 @@ from scipy.optimize import minimize
 from jamming.simulate.hinge import HingeSolution, solve_quadratic_hinge
 from jamming.simulate.separability import is_linearly_separable
 
-
-@pytest.fixture(autouse=True)
-def single_threaded_blas():
-    """One BLAS thread for numpy/scipy: on a busy machine, spinning OpenBLAS threads made
-    L-BFGS-B on these tiny problems up to 100 times slower."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - comes with scikit-learn
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("single_threaded")
 
 
 def loss_and_gradient(w, x, y, ridge):

@@ -29,20 +29,7 @@ features = pytest.importorskip("jamming.simulate.features")
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_threaded():
-    """One BLAS and one torch thread: on a loaded 2-core machine, OpenBLAS's and OpenMP's
-    spinning threads make a (1200, 400) SVD take seconds instead of 30 ms."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # not a dependency of the package; only a speed-up
-        yield
-    else:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_threaded")
 
 
 def measure(d, h, depth, activation, bias, *, seed, n_data=None, load=3.0, b_std=1.0,
