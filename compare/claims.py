@@ -102,11 +102,12 @@ class SweepRunner:
         self._executor = None
         self.summaries: list[SweepSummary] = []
 
-    def run(self, sweep: str, scale: str):
+    def run(self, sweep: str, scale: str, *, arrays: bool = False):
         """Run sweep ``sweep`` at ``scale`` (only missing points) and return its DataFrame.
 
         The frame has one row per grid point, in grid order; failed points keep their row
-        with ``status == "failed"``.
+        with ``status == "failed"``. With ``arrays=True`` it also has one column per array
+        result (see :meth:`Store.frame`).
         """
         spec = get_sweep(sweep)
         if self._executor is None:
@@ -117,7 +118,7 @@ class SweepRunner:
             device=resolve_device(self._device) if spec.uses_device else "cpu",
         )
         self.summaries.append(summary)
-        return self.store.frame(spec.name, summary.keys)
+        return self.store.frame(spec.name, summary.keys, arrays=arrays)
 
     def close(self) -> None:
         """Release the executor (a Dask cluster, if one was started)."""

@@ -41,12 +41,11 @@ class SquareInterpolation(Claim):
 
     def simulate(self, scale: str, runner: SweepRunner):
         """Mean and standard error of lambda_min per (n_eff, phi); columns as named."""
-        frame = runner.run("gram-spectrum", scale)
+        frame = runner.run("gram-spectrum", scale, arrays=True)
         rows = []
         for _, record in frame.iterrows():
             ok = record["status"] == "ok"
-            values = np.asarray(runner.store.get("gram-spectrum", record["key"]).arrays.get(
-                "lambda_min", [])) if ok else np.array([])
+            values = np.asarray(record["lambda_min"]) if ok else np.array([])
             n_eff = int(record["n_eff"])
             rows.append({"n_eff": n_eff, "phi": record["n_data"] / n_eff, "ok": ok,
                          "mean": values.mean() if ok else np.nan,
@@ -150,14 +149,13 @@ class FixedPoints(Claim):
         """Per run: the simulated end point compared with the theory's fixed point."""
         import pandas as pd
 
-        frame = runner.run("kernel-flow", scale)
+        frame = runner.run("kernel-flow", scale, arrays=True)
         rows = []
         for _, record in frame.iterrows():
             row = {"n_data": int(record["n_data"]), "n_eff": int(record["n_eff"]),
                    "loss": record["loss"], "ok": record["status"] == "ok"}
             if row["ok"]:
-                arrays = runner.store.get("kernel-flow", record["key"]).arrays
-                row.update(_compare_end_point(arrays, record["loss"],
+                row.update(_compare_end_point(record, record["loss"],
                                               float(record["speed"]), bool(record["converged"])))
             rows.append(row)
         return pd.DataFrame(rows)

@@ -37,11 +37,10 @@ def hinge_instances(runner: SweepRunner, scale: str) -> pd.DataFrame:
     Columns: ``n_eff, alpha, n_data, loss, n_delta, w_norm_sq, sat, kkt_residual,
     hessian_min, n_delta_over_n_eff, loss_over_n_eff`` and ``failed_points`` (constant).
     """
-    frame = runner.run("hinge-gaussian", scale)
+    frame = runner.run("hinge-gaussian", scale, arrays=True)
     parts = []
     for _, record in frame[frame["status"] == "ok"].iterrows():
-        arrays = runner.store.get("hinge-gaussian", record["key"]).arrays
-        part = pd.DataFrame({name: arrays[name] for name in
+        part = pd.DataFrame({name: record[name] for name in
                              ("loss", "n_delta", "w_norm_sq", "sat", "kkt_residual",
                               "hessian_min")})
         part["n_eff"], part["alpha"] = int(record["n_eff"]), float(record["alpha"])
@@ -78,6 +77,12 @@ def _branch_z_scores(extrapolated: pd.DataFrame, quantity: str) -> pd.DataFrame:
     theory = [getattr(quadratic_hinge_unsat(a), quantity) for a in extrapolated["alpha"]]
     result = extrapolated.assign(theory=theory, quantity=quantity)
     return result.assign(z=(result["value"] - result["theory"]) / result["se"])
+
+
+def _branch_table(data: pd.DataFrame) -> pd.DataFrame:
+    """z-scores of every quantity of :data:`QUANTITIES`, extrapolated in 1/N_eff per load."""
+    return pd.concat([_branch_z_scores(extrapolate(data, q), q) for q in QUANTITIES],
+                     ignore_index=True)
 
 
 def _z_verdict(table: pd.DataFrame, quantity: str, justification: str, failed: int,
@@ -125,8 +130,7 @@ class UnsatBranch(_HingeClaim):
     def verdict(self, data) -> Verdict:
         """z-scores of the 1/N_eff-extrapolated means against the branch, alpha >= 2.5."""
         branch = data[data["alpha"] >= BRANCH_MIN_ALPHA]
-        table = pd.concat([_branch_z_scores(extrapolate(branch, q), q) for q in QUANTITIES],
-                          ignore_index=True)
+        table = _branch_table(branch)
         return _z_verdict(
             table, "largest |z| of N_Delta/N_eff and loss/N_eff (extrapolated in 1/N_eff) vs "
                    "the CGMT branch",
@@ -176,8 +180,7 @@ class IsostaticJump(_HingeClaim):
         violations = int((unsat["n_delta"] < unsat["n_eff"] + 1).sum())
         sat_with_loss = int((data["sat"].astype(bool) & (data["loss"] != 0)).sum())
         near = unsat[np.isin(unsat["alpha"], TRANSITION_ALPHAS)]
-        table = pd.concat([_branch_z_scores(extrapolate(near, q), q) for q in QUANTITIES],
-                          ignore_index=True)
+        table = _branch_table(near)
         return _z_verdict(
             table, "largest |z| of UNSAT N_Delta/N_eff and loss/N_eff next to alpha = 2 vs the "
                    "branch (violations of N_Delta >= N_eff + 1 must be 0)",
