@@ -43,6 +43,12 @@ extrapolates its time, which is then said). Without CUDA, ``--device cuda`` is r
 exit status 2.
 
 Prints the settings, both timings and ``ratio=<anchor_time/our_time>`` last.
+
+Measured (2-core VM, one thread, OPENBLAS_NUM_THREADS=1, default settings): ours 0.37-0.49 s
+(mixed-precision solver with numpy/scipy kernels on the CPU; the earlier all-float64 torch
+solver took 0.84-0.89 s), anchor 1.09-1.14 s, ratio 2.3-2.9; max KKT residual 3.9e-16,
+Newton steps mean 5.9. The timed call is the first full-size call in the process and pays
+0.05-0.1 s of first-touch page faults that repeated calls (a sweep) do not.
 """
 
 from __future__ import annotations

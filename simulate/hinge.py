@@ -39,33 +39,64 @@ derivative is piecewise linear and increasing, with breakpoints where some
 accumulated piece by piece, and the root is taken on the first piece where the derivative
 becomes non-negative.
 
-Linear algebra. :math:`H_I + \rho` and :math:`Z_I^\top 1` are kept for the current
-:math:`I` and updated with the rows that enter or leave it (a batched product over the
-changed rows only; :math:`H_I = \Phi_I^\top\Phi_I` since :math:`y_\mu^2 = 1`, so :math:`Z` is
-never formed). Per problem (see :class:`_NewtonStep`):
+Linear algebra (mixed precision). :math:`H_I + \rho` is kept in float32 for the current
+:math:`I` and updated with the rows that enter or leave it (a product over the changed rows
+only; :math:`H_I = \Phi_I^\top\Phi_I` since :math:`y_\mu^2 = 1`, so :math:`Z` is never
+formed). The gradient :math:`-\nabla L(w) = \Phi^\top(y\odot\Delta_+) - \rho w` and the
+margins at the Newton point are computed in float64 from :math:`\Phi` at every step. Per
+problem (see :class:`_NewtonStep`):
 
-- :math:`\rho > 0` or :math:`|I| \ge N_\mathrm{eff}`: the batched Cholesky factor of
-  :math:`H_I + \rho`;
+- :math:`\rho > 0` or :math:`|I| \ge N_\mathrm{eff}`: the float32 Cholesky factor of the
+  float32 :math:`H_I + \rho`, if its pivots do not flag :math:`\mathrm{cond}(H_I)\,
+  \epsilon_{32} \gtrsim 10^{-2}` (``MIXED_PIVOT_RATIO``). The step it gives is accurate to
+  about :math:`\mathrm{cond}(H_I)\,\epsilon_{32}` relative: good enough for a descent
+  direction (the factor is positive definite) and the exact line search along it. Where the
+  approximate Newton point reproduces the active set it is refined (Higham's mixed-precision
+  iterative refinement, as LAPACK's ``dsposv``): the residual :math:`r = Z_I^\top(1 -
+  Z_I\bar w) - \rho\bar w = -\nabla L_I(\bar w)` in float64 from :math:`\Phi`, :math:`\bar w
+  \leftarrow \bar w + (H_I + \rho)^{-1}_{32}\,r`, until :math:`\|r\|_\infty \le
+  \sqrt{N_\mathrm{eff}}\,\epsilon\,\|H_I + \rho\|_\infty\|\bar w\|_\infty` and then once
+  more; the termination criterion is decided again at the refined point. Problems that do
+  not meet it within ``MAX_REFINEMENT`` steps, or whose float32 factor is refused, use the
+  float64 Cholesky factor of :math:`H_I + \rho` recomputed from :math:`\Phi` (one step of
+  refinement);
 - :math:`\rho = 0` and :math:`|I| < N_\mathrm{eff}` (:math:`H_I` singular): the
   minimum-norm step :math:`Z_I^+\Delta_I = Z_I^\top(Z_IZ_I^\top)^{-1}\Delta_I` through the
-  Cholesky factor of the :math:`|I|\times|I|` kernel matrix;
-- where a factorisation fails or is numerically singular: the pseudo-inverse from a batched
-  symmetric eigendecomposition (``torch.linalg.eigh``, batched on CPU and CUDA, unlike the
-  rank-deficient drivers of ``torch.linalg.lstsq``), eigenvalues below
-  :math:`16\max(N_\mathrm{data}, N_\mathrm{eff})\,\epsilon\,\lambda_\mathrm{max}` counted as
-  zero.
+  float64 Cholesky factor of the :math:`|I|\times|I|` kernel matrix;
+- where a float64 factorisation fails or is numerically singular: the pseudo-inverse from a
+  batched symmetric eigendecomposition of the float64 :math:`H_I + \rho`
+  (``torch.linalg.eigh``, batched on CPU and CUDA, unlike the rank-deficient drivers of
+  ``torch.linalg.lstsq``), eigenvalues below :math:`16\max(N_\mathrm{data},
+  N_\mathrm{eff})\,\epsilon\,\lambda_\mathrm{max}` counted as zero.
 
-When the active set is reproduced, one step of iterative refinement (residual
-:math:`Z_I^\top 1 - (H_I + \rho)\bar w` in float64) removes the error of the solve; the KKT
-residual below then measures the result against :math:`\Phi` itself.
+The KKT residual below then measures the result against :math:`\Phi` itself (at most
+:math:`4\cdot 10^{-16}` on the benchmark problems, against :math:`3\cdot 10^{-15}` for the
+earlier all-float64 solver with one refinement step).
 
-On the CPU the solver runs with one torch thread by default (``cpu_threads``): batched
-LAPACK calls factorise one matrix after the other, each with all threads, and on a busy
-2-core machine two threads made small batches up to 40 times slower.
+Kernels. On the CUDA device everything is batched torch. On the CPU (``HOST_KERNELS``) the
+heavy kernels are numpy/scipy (OpenBLAS) calls, problem by problem, on zero-copy views:
+LAPACK ``spotrf``/``dpotrf``/``?potrs`` per matrix (torch's batched Cholesky factorises one
+matrix after the other with more overhead: 43 ms for 64 float64 matrices of 300 x 300
+against 18 ms for ``dpotrf`` and 10 ms for ``spotrf``), the Gram matrices with ``numpy.matmul``
+(float32: 45-50 ms for 64 x (660 x 300), torch's ``bmm`` 80 ms; float64 90 and 160 ms) and
+the matrix-vector products over :math:`\Phi` (3-4 ms per pass over the 101 MB float64 batch,
+torch's ``bmm`` 11 ms). Freezing problems copies nothing on the CPU. With 64 problems,
+:math:`N_\mathrm{eff} = 300`, :math:`N_\mathrm{data} = 660`, one thread, a solve took
+0.33-0.36 s when repeated, 0.37-0.49 s as the first full-size call in a process (page
+faults), against 0.84-0.89 s for the earlier all-float64 torch solver. Of a repeated
+call: Cholesky factorisations about 25%, the initial float32 Gram matrix 15%, passes over
+:math:`\Phi` 20%, Gram updates 12%, triangular solves 10%.
+
+On the CPU the solver runs with one torch and one BLAS thread by default (``cpu_threads``;
+BLAS through threadpoolctl where installed, otherwise ``OPENBLAS_NUM_THREADS`` and the
+like apply): batched LAPACK calls factorise one matrix after the other, each with all
+threads, and on a busy 2-core machine two threads made small batches up to 40 times slower.
 
 Termination
 -----------
-- *Descent.* :math:`-\nabla L(w) = (H_I + \rho)\,(\bar w - w)`, so
+- *Descent.* (With the float32 factor, :math:`H_I + \rho` below stands for the positive
+  definite matrix it factorises, within :math:`\sim\epsilon_{32}` of it; the argument is
+  the same.) :math:`-\nabla L(w) = (H_I + \rho)\,(\bar w - w)`, so
   :math:`\nabla L\cdot s = -\nabla L^\top (H_I + \rho)^+ \nabla L < 0` unless
   :math:`\nabla L = 0` (the gradient lies in the range of :math:`H_I + \rho`); since the
   number of active sets is finite, the directions make an angle with :math:`-\nabla L`
@@ -119,7 +150,7 @@ networks", Phys. Rev. E 100, 012115 (2019).
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -251,6 +282,21 @@ def _check_inputs(features, labels, ridge, max_iter, device):
 # --------------------------------------------------------------------------------------------
 # linear algebra
 
+#: Largest number of mixed-precision refinement steps at a Newton point before the float64
+#: fallback (LAPACK's dsposv allows 30; here 3-4 are needed, see the module documentation).
+MAX_REFINEMENT = 10
+
+#: A float32 Cholesky factor is used only if ``min L_jj^2 >= MIXED_PIVOT_RATIO * eps32 *
+#: max L_jj^2`` (a cheap estimate of ``cond(H_I) * eps32 <= 1 / MIXED_PIVOT_RATIO``).
+MIXED_PIVOT_RATIO = 100.0
+
+#: Host kernels (numpy / scipy, one problem after the other) for CPU tensors. The torch kernels,
+#: batched, serve CUDA; tests switch this off to run them on the CPU.
+HOST_KERNELS = True
+
+_EPS32 = float(torch.finfo(torch.float32).eps)
+_EPS64 = float(torch.finfo(torch.float64).eps)
+
 
 def _bmv(matrix: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
     """Batched matrix-vector product: (b, p, q) x (b, q) -> (b, p)."""
@@ -262,39 +308,61 @@ def _bmtv(matrix: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
     return torch.bmm(vector.unsqueeze(-2), matrix).squeeze(-2)
 
 
+_BLAS_CONTROLLER = None
+
+
+def _blas_limit(threads: int):
+    """threadpoolctl's limit on the BLAS threads of numpy / scipy, if threadpoolctl is there."""
+    global _BLAS_CONTROLLER
+    if _BLAS_CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # without it the BLAS threads follow OPENBLAS_NUM_THREADS etc.
+            _BLAS_CONTROLLER = False
+        else:
+            _BLAS_CONTROLLER = ThreadpoolController()
+    if _BLAS_CONTROLLER is False:
+        return nullcontext()
+    return _BLAS_CONTROLLER.limit(limits=threads, user_api="blas")
+
+
 @contextmanager
 def _cpu_threads(device: torch.device, threads: int | None):
-    """Run a block with ``threads`` intra-op threads on the CPU (None: leave torch's setting).
+    """Run a block with ``threads`` intra-op threads on the CPU (None: leave the settings).
 
-    torch's setting is process-wide; it is restored on exit.
+    Applies to torch (process-wide; restored on exit) and to the BLAS of numpy and scipy
+    (through threadpoolctl where installed).
     """
-    before = torch.get_num_threads()
-    if device.type != "cpu" or threads is None or threads == before:
+    if device.type != "cpu" or threads is None:
         yield
         return
-    torch.set_num_threads(threads)
+    before = torch.get_num_threads()
+    if threads != before:
+        torch.set_num_threads(threads)
     try:
-        yield
+        with _blas_limit(threads):
+            yield
     finally:
-        torch.set_num_threads(before)
+        if threads != before:
+            torch.set_num_threads(before)
 
 
+@contextmanager
 def _single_threaded(device: torch.device):
     """Run torch's batched LAPACK calls with one intra-op thread on the CPU.
 
     They factorise the matrices of a batch one after the other, each with all threads; on a
     busy machine the threads' synchronisation made them 6-10 times slower than one thread.
     """
-    return _cpu_threads(device, 1)
-
-
-def _cholesky_solve(factor: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
-    """``(L L^T)^{-1} rhs`` for lower-triangular ``factor`` (b, n, n) and ``rhs`` (b, n).
-
-    Two triangular solves: ``torch.cholesky_solve`` took 5-10 times longer on the CPU.
-    """
-    half = torch.linalg.solve_triangular(factor, rhs.unsqueeze(-1), upper=False)
-    return torch.linalg.solve_triangular(factor.mT, half, upper=True).squeeze(-1)
+    before = torch.get_num_threads()
+    if device.type != "cpu" or before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _rows(mask: torch.Tensor) -> torch.Tensor:
@@ -314,61 +382,263 @@ def _pick(phi: torch.Tensor, rows: torch.Tensor, order: torch.Tensor) -> torch.T
     return phi.reshape(batch * n_data, n_eff).index_select(0, flat).view(*order.shape, n_eff)
 
 
-def _margins(phi: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+class _Cholesky:
+    """Cholesky factors ``L`` of a batch of symmetric matrices (b, n, n), float32 or float64.
+
+    Host: LAPACK ``?potrf`` / ``?potrs`` from scipy, matrix by matrix (a symmetric C-ordered
+    matrix is its own Fortran-ordered transpose, so nothing is copied on the way in). On the
+    CPU this took 10 ms (float32) and 18 ms (float64) for 64 matrices of 300 x 300, against
+    43 ms for torch's batched float64 ``cholesky_ex``, which factorises one matrix after the
+    other with more overhead. Torch: batched ``cholesky_ex`` and triangular solves (CUDA).
+
+    ``ok``: the factorisation succeeded; ``min_pivot``, ``max_pivot``: extreme ``L_jj^2``.
+    """
+
+    def __init__(self, matrices: torch.Tensor, host: bool):
+        self.host, self.dtype = host, matrices.dtype
+        device = matrices.device
+        if host:
+            from scipy.linalg import lapack
+
+            potrf = lapack.spotrf if matrices.dtype == torch.float32 else lapack.dpotrf
+            self.factors, info, low, high = [], [], [], []
+            for matrix in matrices.numpy():
+                factor, status = potrf(matrix.T, lower=1, clean=0)
+                pivots = np.diagonal(factor)
+                self.factors.append(factor)
+                info.append(status)
+                low.append(float(pivots.min()) ** 2 if status == 0 else 0.0)
+                high.append(float(pivots.max()) ** 2 if status == 0 else 0.0)
+            self.ok = torch.tensor(info, dtype=torch.long, device=device) == 0
+            self.min_pivot = torch.tensor(low, dtype=torch.float64, device=device)
+            self.max_pivot = torch.tensor(high, dtype=torch.float64, device=device)
+        else:
+            with _single_threaded(device):
+                self.factors, info = torch.linalg.cholesky_ex(matrices)
+            pivots = torch.diagonal(self.factors, dim1=-2, dim2=-1).to(torch.float64).square()
+            self.ok = (info == 0) & torch.isfinite(pivots).all(-1)
+            self.min_pivot, self.max_pivot = pivots.amin(-1), pivots.amax(-1)
+
+    def select(self, keep: torch.Tensor) -> _Cholesky:
+        """The factors at the positions ``keep`` (index tensor)."""
+        other = object.__new__(_Cholesky)
+        other.host, other.dtype = self.host, self.dtype
+        if self.host:
+            other.factors = [self.factors[i] for i in keep.tolist()]
+        else:
+            other.factors = self.factors[keep]
+        other.ok, other.min_pivot, other.max_pivot = (self.ok[keep], self.min_pivot[keep],
+                                                     self.max_pivot[keep])
+        return other
+
+    @staticmethod
+    def _concat(first: _Cholesky, second: _Cholesky) -> _Cholesky:
+        other = object.__new__(_Cholesky)
+        other.host, other.dtype = first.host, first.dtype
+        if first.host:
+            other.factors = first.factors + second.factors
+        else:
+            other.factors = torch.cat([first.factors, second.factors])
+        other.ok = torch.cat([first.ok, second.ok])
+        other.min_pivot = torch.cat([first.min_pivot, second.min_pivot])
+        other.max_pivot = torch.cat([first.max_pivot, second.max_pivot])
+        return other
+
+    def solve(self, rhs: torch.Tensor) -> torch.Tensor:
+        """``(L L^T)^{-1} rhs`` for rhs (b, n) in float64, solved in the factors' precision."""
+        rhs = rhs.to(self.dtype)
+        if self.host:
+            from scipy.linalg import lapack
+
+            potrs = lapack.spotrs if self.dtype == torch.float32 else lapack.dpotrs
+            out = np.empty(tuple(rhs.shape), dtype=rhs.numpy().dtype)
+            for i, (factor, vector) in enumerate(zip(self.factors, rhs.numpy(), strict=True)):
+                out[i] = potrs(factor, vector, lower=1)[0]
+            return torch.from_numpy(out).to(torch.float64)
+        # two triangular solves: torch.cholesky_solve took 5-10 times longer on the CPU
+        with _single_threaded(rhs.device):
+            half = torch.linalg.solve_triangular(self.factors, rhs.unsqueeze(-1), upper=False)
+            out = torch.linalg.solve_triangular(self.factors.mT, half, upper=True)
+        return out.squeeze(-1).to(torch.float64)
+
+
+class _Features:
+    r"""The features :math:`\Phi` of the running problems, in float64 and float32.
+
+    Host kernels (numpy on the CPU) loop over the problems (for the whole batch: one batched
+    ``numpy.matmul``); they keep the full arrays and only the positions ``rows`` of the
+    running problems, so freezing problems copies nothing. numpy's matrix-vector products over
+    the (64, 660, 300) float64 batch took 3-4 ms, torch's ``bmm`` 11 ms; its float32 Gram
+    matrices 43 ms, torch's 80 ms (float64: 90 and 160 ms). The torch kernels (CUDA) work on
+    compacted copies.
+    """
+
+    def __init__(self, phi: torch.Tensor, host: bool, single: bool = True):
+        self.host = host
+        self.phi = phi
+        self.phi32 = None
+        if host:  # float32 rows are converted where needed (a float32 copy of the whole batch
+            self._phi = phi.numpy()  # cost more in first-touch page faults than it saved)
+        elif single:
+            self.phi32 = phi.to(torch.float32)
+        self.rows = torch.arange(phi.shape[0], device=phi.device)
+        self._all = True  # host: every problem is running (rows is 0, 1, ...)
+
+    def keep(self, keep: torch.Tensor) -> None:
+        """Keep the running problems at positions ``keep`` (increasing index tensor)."""
+        if self.host:
+            self.rows = self.rows[keep]
+            self._all = self.rows.numel() == self.phi.shape[0]
+        else:
+            self.phi, self.phi32 = self.phi[keep], self.phi32[keep]
+            self.rows = torch.arange(len(keep), device=keep.device)
+
+    def _which(self, sub):
+        """Positions in the full host arrays of the running problems ``sub`` (None: all)."""
+        return (self.rows if sub is None else self.rows[sub]).tolist()
+
+    def matvec(self, w: torch.Tensor, sub: torch.Tensor | None = None) -> torch.Tensor:
+        r""":math:`\Phi w`, (len(sub), n_data), float64; ``sub``: positions (None: all)."""
+        if not self.host:
+            return _bmv(self.phi if sub is None else self.phi[sub], w)
+        vectors = w.numpy()
+        if sub is None and self._all:
+            return torch.from_numpy(np.matmul(self._phi, vectors[..., None])[..., 0])
+        out = np.empty((len(vectors), self._phi.shape[1]))
+        for i, b in enumerate(self._which(sub)):
+            np.matmul(self._phi[b], vectors[i], out=out[i])
+        return torch.from_numpy(out)
+
+    def rmatvec(self, v: torch.Tensor, sub: torch.Tensor | None = None) -> torch.Tensor:
+        r""":math:`\Phi^\top v`, (len(sub), n_eff), float64."""
+        if not self.host:
+            return _bmtv(self.phi if sub is None else self.phi[sub], v)
+        vectors = v.numpy()
+        if sub is None and self._all:
+            return torch.from_numpy(np.matmul(vectors[:, None, :], self._phi)[:, 0])
+        out = np.empty((len(vectors), self._phi.shape[2]))
+        for i, b in enumerate(self._which(sub)):
+            np.matmul(vectors[i], self._phi[b], out=out[i])
+        return torch.from_numpy(out)
+
+    def live_matvec(self, w: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
+        """``matvec`` for the problems ``live`` (bool), zeros elsewhere (torch: all)."""
+        if not self.host or bool(live.all()):
+            return self.matvec(w)
+        out = torch.zeros(len(w), self.phi.shape[1], dtype=torch.float64)
+        rows = _rows(live)
+        out[rows] = self.matvec(w[rows], rows)
+        return out
+
+    def live_rmatvec(self, v: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
+        """``rmatvec`` for the problems ``live`` (bool), zeros elsewhere (torch: all)."""
+        if not self.host or bool(live.all()):
+            return self.rmatvec(v)
+        out = torch.zeros(len(v), self.phi.shape[2], dtype=torch.float64)
+        rows = _rows(live)
+        out[rows] = self.rmatvec(v[rows], rows)
+        return out
+
+    def gram(self, active: torch.Tensor, ridge: float, dtype: torch.dtype,
+             sub: torch.Tensor | None = None) -> torch.Tensor:
+        r""":math:`\Phi_I^\top\Phi_I + \rho` in ``dtype`` for the active sets ``active``."""
+        single = dtype == torch.float32
+        if not self.host:
+            phi = self.phi32 if single else self.phi
+            phi = phi if sub is None else phi[sub]
+            masked = phi * active.unsqueeze(-1).to(dtype)
+            gram = torch.bmm(masked.transpose(1, 2), phi)
+        else:
+            n_eff = self._phi.shape[2]
+            kind = np.float32 if single else np.float64
+            out = np.empty((len(active), n_eff, n_eff), dtype=kind)
+            buffer = np.empty(self._phi.shape[1:], dtype=kind)
+            for i, (b, mask) in enumerate(zip(self._which(sub), active.numpy(), strict=True)):
+                rows = self._phi[b] if mask.all() else self._phi[b][mask]
+                if single:
+                    chosen = buffer[:len(rows)]
+                    chosen[...] = rows
+                else:
+                    chosen = rows
+                np.matmul(chosen.T, chosen, out=out[i])
+            gram = torch.from_numpy(out)
+        if ridge > 0:
+            gram.diagonal(dim1=-2, dim2=-1).add_(ridge)
+        return gram
+
+    def update_gram(self, gram: torch.Tensor, changed: torch.Tensor,
+                    sign: torch.Tensor) -> None:
+        r"""``gram += sum_mu sign_mu phi_mu phi_mu^T`` over the ``changed`` rows (float32)."""
+        if not self.host:
+            k = int(changed.sum(-1).max())
+            order, _ = _changed_rows(changed, k)
+            weight = sign.gather(-1, order).to(gram.dtype)
+            picked = _pick(self.phi32, torch.arange(len(order), device=order.device), order)
+            gram.baddbmm_(picked.transpose(1, 2), picked * weight.unsqueeze(-1))
+            return
+        target = gram.numpy()
+        for i, (b, mask, weight) in enumerate(zip(self._which(None), changed.numpy(),
+                                                  sign.numpy(), strict=True)):
+            where = np.flatnonzero(mask)
+            if where.size:
+                chosen = self._phi[b].take(where, axis=0).astype(np.float32)
+                target[i] += np.matmul(chosen.T, chosen * weight.take(where)[:, None])
+
+    def pick(self, sub: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+        """float64 rows ``order`` (len(sub), k) of the running problems ``sub``."""
+        return _pick(self.phi, self.rows[sub], order)
+
+
+def _margins(features: _Features, y: torch.Tensor, w: torch.Tensor,
+             sub: torch.Tensor | None = None) -> torch.Tensor:
     """:math:`y_\\mu w\\cdot\\phi_\\mu`, shape (b, n_data)."""
-    return y * _bmv(phi, w)
+    return y * features.matvec(w, sub)
 
 
 class _Work:
     """Tensors of the problems still running; the leading axis runs over those problems.
 
-    ``gram`` and ``target`` are :math:`H_I + \\rho 1 = \\Phi_I^\\top\\Phi_I + \\rho 1` (the
-    labels square to 1) and :math:`Z_I^\\top 1 = \\Phi_I^\\top y_I` for the current active
-    set ``active``. :math:`Z = \\operatorname{diag}(y)\\Phi` is never formed.
+    ``gram`` is :math:`H_I + \\rho 1 = \\Phi_I^\\top\\Phi_I + \\rho 1` in float32 (the labels
+    square to 1) for the current active set ``active``; :math:`Z = \\operatorname{diag}(y)\\Phi`
+    is never formed.
     """
 
-    fields = ("index", "phi", "y", "w", "margins", "active", "gram", "target", "iterations",
-              "rounding")
+    fields = ("index", "y", "w", "margins", "active", "gram", "iterations", "rounding")
 
-    def __init__(self, phi: torch.Tensor, y: torch.Tensor, ridge: float):
+    def __init__(self, features: _Features, y: torch.Tensor, ridge: float):
+        phi = features.phi
         batch, n_data, n_eff = phi.shape
         device = phi.device
+        self.features = features
         self.index = torch.arange(batch, device=device)
-        self.phi, self.y = phi, y
+        self.y = y
         self.w = torch.zeros(batch, n_eff, dtype=phi.dtype, device=device)
         self.margins = torch.zeros(batch, n_data, dtype=phi.dtype, device=device)
         self.active = torch.ones(batch, n_data, dtype=torch.bool, device=device)
-        self.gram = torch.bmm(phi.transpose(1, 2), phi)
-        if ridge > 0:
-            self.gram.diagonal(dim1=-2, dim2=-1).add_(ridge)
-        self.target = _bmtv(phi, y)
+        self.gram = features.gram(self.active, ridge, torch.float32)
         # rounding bound on the margins, per |w|: 8 n_eff eps |phi_mu|
-        self.rounding = 8 * n_eff * torch.finfo(phi.dtype).eps * torch.linalg.vector_norm(
-            phi, dim=-1)
+        self.rounding = 8 * n_eff * _EPS64 * torch.linalg.vector_norm(phi, dim=-1)
         self.iterations = torch.zeros(batch, dtype=torch.long, device=device)
 
     def keep(self, rows: torch.Tensor) -> None:
         for name in self.fields:
             setattr(self, name, getattr(self, name)[rows])
+        self.features.keep(rows)
 
     def update_active(self, new_active: torch.Tensor, ridge: float) -> None:
-        """Move ``gram`` and ``target`` to the active set ``new_active``."""
+        """Move ``gram`` to the active set ``new_active``."""
         changed = self.active ^ new_active
         k = int(changed.sum(-1).max())
-        if k > self.phi.shape[1] // 2:  # cheaper to recompute
-            masked = self.phi * new_active.unsqueeze(-1).to(self.phi.dtype)
-            torch.bmm(masked.transpose(1, 2), self.phi, out=self.gram)
-            if ridge > 0:
-                self.gram.diagonal(dim1=-2, dim2=-1).add_(ridge)
-            self.target = _bmtv(masked, self.y)
+        if k > self.y.shape[1] // 2:  # cheaper to recompute
+            self.gram = self.features.gram(new_active, ridge, torch.float32)
         elif k > 0:
-            order, _ = _changed_rows(changed, k)
-            dtype = self.phi.dtype
-            sign = (new_active.to(dtype) - self.active.to(dtype)).gather(-1, order)
-            picked = _pick(self.phi, torch.arange(len(order), device=order.device), order)
-            self.gram.baddbmm_(picked.transpose(1, 2), picked * sign.unsqueeze(-1))
-            self.target.add_(_bmtv(picked, sign * self.y.gather(-1, order)))
+            sign = new_active.to(torch.float32) - self.active.to(torch.float32)
+            self.features.update_gram(self.gram, changed, sign)
         self.active = new_active
+
+
+#: How a problem's Newton step is solved (see _NewtonStep).
+_MIXED, _DOUBLE, _PSEUDO = 0, 1, 2
 
 
 class _NewtonStep:
@@ -376,62 +646,97 @@ class _NewtonStep:
 
     Chosen per problem:
 
-    - ``ridge > 0`` or ``|I| >= n_eff``: the batched Cholesky factor ``L`` of
-      ``H_I + ridge``, kept only if it succeeds with pivots
-      ``L_jj^2 > 1e3 n_eff eps max_j H_jj`` (``min L_jj^2`` bounds the smallest eigenvalue
-      from above, so a smaller pivot flags a numerically singular matrix);
+    - ``ridge > 0`` or ``|I| >= n_eff``: the float32 Cholesky factor of the float32
+      ``H_I + ridge``, kept if it succeeds with ``min L_jj^2 >= MIXED_PIVOT_RATIO * eps32 *
+      max L_jj^2`` (*mixed*: its Newton point is refined against float64 residuals,
+      :meth:`refine`); otherwise, or where the refinement does not converge, the float64
+      Cholesky factor of ``H_I + ridge`` recomputed from ``Phi`` (*double*), kept only if it
+      succeeds with pivots ``L_jj^2 > 1e3 n_eff eps max_j H_jj`` (``min L_jj^2`` bounds the
+      smallest eigenvalue from above, so a smaller pivot flags a numerically singular
+      matrix);
     - ``ridge == 0`` and ``|I| < n_eff`` (``H_I`` singular): the minimum-norm step
-      ``pinv(Z_I) Delta_I = Phi_I^T (Phi_I Phi_I^T)^{-1} (y_I Delta_I)`` through the Cholesky
-      factor of the ``|I| x |I|`` kernel matrix (padded with a unit diagonal to the largest
-      ``|I|`` of the batch), exact for ``Phi_I`` of full row rank;
-    - where these fail: the pseudo-inverse of ``H_I + ridge`` from ``torch.linalg.eigh``,
-      eigenvalues below ``16 max(n_data, n_eff) eps lambda_max`` counted as zero.
+      ``pinv(Z_I) Delta_I = Phi_I^T (Phi_I Phi_I^T)^{-1} (y_I Delta_I)`` through the float64
+      Cholesky factor of the ``|I| x |I|`` kernel matrix (padded with a unit diagonal to the
+      largest ``|I|`` of the batch), exact for ``Phi_I`` of full row rank;
+    - where these fail (and for the refinement of kernel steps): the pseudo-inverse of the
+      float64 ``H_I + ridge`` from ``torch.linalg.eigh``, eigenvalues below
+      ``16 max(n_data, n_eff) eps lambda_max`` counted as zero (*pseudo*).
 
     (A Woodbury correction of an older factor for the few rows that changed was tried on
     the CPU: it saved no measurable time at N_eff = 300 and was dropped.)
     """
 
-    def __init__(self, work: _Work, residual: torch.Tensor, ridge: float,
+    def __init__(self, work: _Work, gradient: torch.Tensor, ridge: float,
                  frozen: torch.Tensor):
-        phi, active = work.phi, work.active
-        batch, _, n_eff = phi.shape
-        self.work, self.device = work, phi.device
-        self.eps = torch.finfo(phi.dtype).eps
+        active = work.active
+        batch, n_data = active.shape
+        n_eff = gradient.shape[-1]
+        self.work, self.ridge, self.gradient = work, ridge, gradient
+        self.device = gradient.device
+        self.host = work.features.host
         self._eigen = {}
-        self.step = torch.zeros_like(residual)
-        done = frozen.clone()  # frozen problems take no step (their Cholesky rides along)
-        n_active = active.sum(-1)
-        kernel = (n_active < n_eff) if ridge == 0.0 else torch.zeros_like(active[:, 0])
-        self.factor, self.factor_rows = None, _rows(~kernel)
+        self.step = torch.zeros_like(gradient)
+        self.method = torch.full((batch,), _PSEUDO, dtype=torch.long, device=self.device)
         self.position = torch.full((batch,), -1, dtype=torch.long, device=self.device)
-        with _single_threaded(self.device):
-            rows = self.factor_rows
-            if rows.numel():
-                every = rows.numel() == batch
-                matrix = work.gram if every else work.gram[rows]
-                factor, info = torch.linalg.cholesky_ex(matrix)
-                pivots = torch.diagonal(factor, dim1=-2, dim2=-1).square().amin(-1)
-                scale = torch.diagonal(matrix, dim1=-2, dim2=-1).amax(-1)
-                good = (info == 0) & (pivots > 1e3 * n_eff * self.eps * scale)
-                if not bool(good.all()):
-                    factor, rows = factor[good], rows[good]
-                self.factor, self.factor_rows = factor, rows
-                self.position[rows] = torch.arange(rows.numel(), device=self.device)
-                rhs = residual if rows.numel() == batch else residual[rows]
-                step = _cholesky_solve(factor, rhs)
-                if rows.numel() == batch:
-                    self.step = step
-                else:
-                    self.step[rows] = step
-                done[rows] = True
-            rows = _rows(kernel & ~frozen)
-            if rows.numel():
-                step, ok = self._kernel_step(rows, n_active[rows])
-                self.step[rows[ok]] = step[ok]
-                done[rows[ok]] = True
-            rows = _rows(~done)
-            if rows.numel():
-                self.step[rows] = self._eigen_solve(residual[rows], rows)
+        self.mixed = self.double = None
+        running = ~frozen
+        n_active = active.sum(-1)
+        kernel = running & (n_active < n_eff) if ridge == 0.0 else torch.zeros_like(running)
+        # frozen problems take no step (on the torch path their factorisation rides along)
+        chosen = running & ~kernel if self.host else ~kernel
+        rows = _rows(chosen)
+        if rows.numel():
+            every = rows.numel() == batch
+            factor = _Cholesky(work.gram if every else work.gram[rows], self.host)
+            good = factor.ok & (factor.min_pivot >= MIXED_PIVOT_RATIO * _EPS32
+                                * factor.max_pivot)
+            if not bool(good.all()):
+                factor, failed, rows = factor.select(_rows(good)), rows[~good], rows[good]
+                self._use_double(failed[running[failed]])
+                every = False
+            self.mixed = factor
+            self.method[rows] = _MIXED
+            self.position[rows] = torch.arange(rows.numel(), device=self.device)
+            step = factor.solve(gradient if every else gradient[rows])
+            if every:
+                self.step = step
+            else:
+                self.step[rows] = step
+        rows = _rows(kernel)
+        if rows.numel():
+            step, ok = self._kernel_step(rows, n_active[rows])
+            self.step[rows[ok]] = step[ok]
+            failed = rows[~ok]
+            if failed.numel():
+                self.step[failed] = self._eigen_solve(gradient[failed], failed)
+
+    def _use_double(self, rows: torch.Tensor) -> None:
+        """Solve the problems ``rows`` with float64 Cholesky factors (else pseudo-inverse)."""
+        if not rows.numel():
+            return
+        work = self.work
+        n_eff = self.gradient.shape[-1]
+        matrix = work.features.gram(work.active[rows], self.ridge, torch.float64, rows)
+        factor = _Cholesky(matrix, self.host)
+        scale = torch.diagonal(matrix, dim1=-2, dim2=-1).amax(-1)
+        good = factor.ok & (factor.min_pivot > 1e3 * n_eff * _EPS64 * scale)
+        if not bool(good.all()):
+            self._pseudo_inverse(rows[~good], matrix[~good])
+        self.method[rows[~good]] = _PSEUDO
+        self.position[rows[~good]] = -1
+        self.step[rows[~good]] = self._eigen_solve(self.gradient[rows[~good]], rows[~good])
+        if bool(good.any()):
+            keep = _rows(good)
+            factor, rows = factor.select(keep), rows[keep]
+            if self.double is None:
+                self.double = factor
+                start = 0
+            else:  # append (host lists; torch tensors)
+                start = len(self.double.ok)
+                self.double = _Cholesky._concat(self.double, factor)
+            self.method[rows] = _DOUBLE
+            self.position[rows] = torch.arange(start, start + rows.numel(), device=self.device)
+            self.step[rows] = factor.solve(self.gradient[rows])
 
     def _kernel_step(self, rows, n_active):
         work = self.work
@@ -440,44 +745,106 @@ class _NewtonStep:
         if k == 0:  # nothing active: the Newton point is w itself
             return torch.zeros_like(work.w[rows]), torch.ones_like(rows, dtype=torch.bool)
         order, inside = _changed_rows(active, k)
-        chosen = _pick(work.phi, rows, order) * inside.unsqueeze(-1).to(work.phi.dtype)
+        chosen = work.features.pick(rows, order) * inside.unsqueeze(-1).to(torch.float64)
         kernel = torch.bmm(chosen, chosen.transpose(1, 2))
         kernel.diagonal(dim1=-2, dim2=-1).add_((~inside).to(kernel.dtype))
-        factor, info = torch.linalg.cholesky_ex(kernel)
-        pivots = torch.diagonal(factor, dim1=-2, dim2=-1).square().amin(-1)
+        factor = _Cholesky(kernel, self.host)
         scale = torch.diagonal(kernel, dim1=-2, dim2=-1).amax(-1)
-        ok = (info == 0) & (pivots > 1e3 * k * self.eps * scale)
+        ok = factor.ok & (factor.min_pivot > 1e3 * k * _EPS64 * scale)
         signed_gap = (work.y[rows] * (1.0 - work.margins[rows])).gather(-1, order)
-        coefficients = _cholesky_solve(factor, torch.where(inside, signed_gap, 0.0))
+        coefficients = factor.solve(torch.where(inside, signed_gap, 0.0))
         step = _bmtv(chosen, coefficients)
         return step, ok & torch.isfinite(step).all(-1)
 
+    def _pseudo_inverse(self, rows: torch.Tensor, matrix: torch.Tensor) -> None:
+        """Store the pseudo-inverses of the float64 ``matrix`` (len(rows), n, n) of ``rows``."""
+        with _single_threaded(self.device):
+            values, vectors = torch.linalg.eigh(matrix)
+        n_data, n_eff = self.work.y.shape[1], matrix.shape[-1]
+        cut = 16 * max(n_data, n_eff) * _EPS64 * values[..., -1:].clamp_min(0.0)
+        inverse = torch.where(values > cut, 1.0 / values, torch.zeros_like(values))
+        for i, row in enumerate(rows.tolist()):
+            self._eigen[row] = (vectors[i], inverse[i])
+
     def _eigen_solve(self, rhs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        key = tuple(rows.tolist())
-        if key not in self._eigen:
-            values, vectors = torch.linalg.eigh(self.work.gram[rows])
-            n_data, n_eff = self.work.phi.shape[1:]
-            cut = 16 * max(n_data, n_eff) * self.eps * values[..., -1:].clamp_min(0.0)
-            inverse = torch.where(values > cut, 1.0 / values, torch.zeros_like(values))
-            self._eigen[key] = (vectors, inverse)
-        vectors, inverse = self._eigen[key]
+        missing = [row for row in rows.tolist() if row not in self._eigen]
+        if missing:
+            where = torch.tensor(missing, dtype=torch.long, device=self.device)
+            self._pseudo_inverse(where, self.work.features.gram(
+                self.work.active[where], self.ridge, torch.float64, where))
+        if not rows.numel():
+            return torch.zeros_like(rhs)
+        vectors = torch.stack([self._eigen[row][0] for row in rows.tolist()])
+        inverse = torch.stack([self._eigen[row][1] for row in rows.tolist()])
         return _bmv(vectors, _bmtv(vectors, rhs) * inverse)
 
     def solve(self, rhs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        """``(H_I + ridge)^+ rhs`` for the running problems ``rows``; rhs (len(rows), n)."""
+        """``(H_I + ridge)^+ rhs`` (approximately, for mixed problems) for ``rows``."""
         out = torch.empty_like(rhs)
-        position = self.position[rows]
-        factored = position >= 0
-        with _single_threaded(self.device):
-            if bool(factored.any()):
-                where = _rows(factored)
-                at = position[where]
-                factor = self.factor if at.numel() == len(self.factor) else self.factor[at]
-                out[where] = _cholesky_solve(factor, rhs[where])
-            if not bool(factored.all()):
-                where = _rows(~factored)
-                out[where] = self._eigen_solve(rhs[where], rows[where])
+        method = self.method[rows]
+        for kind, factor in ((_MIXED, self.mixed), (_DOUBLE, self.double)):
+            where = _rows(method == kind)
+            if where.numel():
+                out[where] = factor.select(self.position[rows[where]]).solve(rhs[where])
+        where = _rows(method == _PSEUDO)
+        if where.numel():
+            out[where] = self._eigen_solve(rhs[where], rows[where])
         return out
+
+    def refine(self, rows: torch.Tensor, w_bar: torch.Tensor):
+        r"""The Newton points ``w_bar`` of the problems ``rows`` to float64 accuracy.
+
+        The residual :math:`r = Z_I^\top(1 - Z_I\bar w) - \rho\bar w = -\nabla L_I(\bar w)` is
+        computed from the float64 :math:`\Phi`, and :math:`\bar w \leftarrow \bar w +
+        (H_I + \rho)^{+} r`. Mixed problems iterate until the normwise backward error
+        criterion of LAPACK's ``dsposv``, :math:`\|r\|_\infty \le \sqrt{N_\mathrm{eff}}\,
+        \epsilon\,\|H_I + \rho\|_\infty\|\bar w\|_\infty`, holds; those that have not met it
+        after ``MAX_REFINEMENT`` steps start again from float64 factors. The others (float64
+        factors, pseudo-inverse) take one step, as a float64 solve needs.
+
+        Returns the refined ``w_bar`` and the margins :math:`Z\bar w` there.
+        """
+        work = self.work
+        features, y, active = work.features, work.y[rows], work.active[rows]
+        w_bar = w_bar.clone()
+        n_eff = w_bar.shape[-1]
+
+        def residual(sub, w):
+            margins = _margins(features, y[sub], w, rows[sub])
+            gap = torch.where(active[sub], y[sub] * (1.0 - margins), 0.0)
+            return features.rmatvec(gap, rows[sub]) - self.ridge * w, margins
+
+        margins = torch.empty_like(y)
+        mixed = self.method[rows] == _MIXED
+        sub = _rows(mixed)
+        if sub.numel():
+            norm = work.gram[rows[sub]].abs().sum(-1).amax(-1).to(torch.float64)
+            pending = torch.arange(sub.numel(), device=self.device)
+            polish = torch.ones(sub.numel(), dtype=torch.bool, device=self.device)
+            for attempt in range(MAX_REFINEMENT + 2):
+                at = sub[pending]
+                r, margins[at] = residual(at, w_bar[at])
+                bound = np.sqrt(n_eff) * _EPS64 * norm[pending] * w_bar[at].abs().amax(-1)
+                met = r.abs().amax(-1) <= bound
+                # once the criterion is met, one more correction (the "polish")
+                go_on = ~met | polish[pending]
+                polish[pending[met]] = False
+                pending, r = pending[go_on], r[go_on]
+                if not pending.numel() or attempt > MAX_REFINEMENT:
+                    break
+                at = sub[pending]
+                w_bar[at] += self.solve(r, rows[at])
+            if pending.numel():  # not converged: float64 factors, from w again
+                failed = rows[sub[pending]]
+                self._use_double(failed)
+                w_bar[sub[pending]] = work.w[failed] + self.step[failed]
+                mixed[sub[pending]] = False
+        sub = _rows(~mixed)
+        if sub.numel():
+            r, _ = residual(sub, w_bar[sub])
+            w_bar[sub] += self.solve(r, rows[sub])
+            margins[sub] = _margins(features, y[sub], w_bar[sub], rows[sub])
+        return w_bar, margins
 
 
 def _line_search(delta, slope, w_dot_s, s_dot_s, ridge):
@@ -537,12 +904,12 @@ def _line_search(delta, slope, w_dot_s, s_dot_s, ridge):
 # the solver
 
 
-def _certify_separable(phi, y, w, margins):
+def _certify_separable(features, y, w, margins, rows):
     """Scale ``w`` (all ``margins`` > 0) until every margin is >= 1 in float64."""
     factor = (1.0 + SAT_SCALE_SLACK) / margins.amin(-1)
     for _ in range(20):
         scaled = w * factor.unsqueeze(-1)
-        new_margins = _margins(phi, y, scaled)
+        new_margins = _margins(features, y, scaled, rows)
         low = new_margins.amin(-1)
         short = low < 1.0
         if not bool(short.any()):
@@ -555,7 +922,6 @@ class _Results:
     """Per-problem outputs of the whole batch, filled in as problems finish."""
 
     def __init__(self, batch, n_eff, device):
-        self.column_norms = None
         self.w = torch.zeros(batch, n_eff, dtype=torch.float64, device=device)
         self.iterations = torch.zeros(batch, dtype=torch.long, device=device)
         self.converged = torch.zeros(batch, dtype=torch.bool, device=device)
@@ -568,17 +934,18 @@ class _Results:
         self.sat[index] = sat
 
 
-def _solve_batch(phi: torch.Tensor, y: torch.Tensor, ridge: float, max_iter: int) -> _Results:
-    """Run the finite Newton method on every problem of ``phi`` (b, n_data, n_eff).
+def _solve_batch(features: _Features, y: torch.Tensor, ridge: float,
+                 max_iter: int) -> _Results:
+    """Run the finite Newton method on every problem of ``features`` (b, n_data, n_eff).
 
     Problems that finish are *frozen*: their results are stored, they take no further step,
     and the running tensors are compacted once a quarter of their rows are frozen.
     """
-    batch, n_data, n_eff = phi.shape
-    results = _Results(batch, n_eff, phi.device)
-    work = _Work(phi, y, ridge)
-    results.column_norms = (work.gram.diagonal(dim1=-2, dim2=-1) - ridge).clamp_min(0.0).sqrt()
-    frozen = torch.zeros(batch, dtype=torch.bool, device=phi.device)
+    batch, n_data, n_eff = features.phi.shape
+    device = features.phi.device
+    results = _Results(batch, n_eff, device)
+    work = _Work(features, y, ridge)
+    frozen = torch.zeros(batch, dtype=torch.bool, device=device)
     separable_possible = ridge == 0.0
 
     def finish(rows, w, converged, sat=False):
@@ -588,32 +955,39 @@ def _solve_batch(phi: torch.Tensor, y: torch.Tensor, ridge: float, max_iter: int
     for _ in range(max_iter):
         if bool(frozen.all()):
             break
-        # Newton point: w_bar = w + (H_I + ridge)^+ (Z_I^T 1 - H_I w - ridge w)
-        residual = work.target - _bmv(work.gram, work.w)
-        newton = _NewtonStep(work, residual, ridge, frozen)
-        work.iterations += (~frozen).to(torch.long)
+        live = ~frozen
+        # Newton point: w_bar = w + (H_I + ridge)^+ (-grad L(w)), -grad L = Z_I^T Delta_I - rho w
+        gap = torch.where(work.active, work.y * (1.0 - work.margins), 0.0)
+        gradient = features.live_rmatvec(gap, live) - ridge * work.w
+        newton = _NewtonStep(work, gradient, ridge, frozen)
+        work.iterations += live.to(torch.long)
         w_bar = work.w + newton.step
-        m_bar = _margins(work.phi, work.y, w_bar)
+        m_bar = work.y * features.live_matvec(w_bar, live)
 
         if separable_possible:  # SAT certificate at the Newton point
-            rows = _rows(~frozen & (m_bar.amin(-1) > 0))
+            rows = _rows(live & (m_bar.amin(-1) > 0))
             if rows.numel():
-                scaled, _, ok = _certify_separable(work.phi[rows], work.y[rows], w_bar[rows],
-                                                   m_bar[rows])
+                scaled, _, ok = _certify_separable(features, work.y[rows], w_bar[rows],
+                                                   m_bar[rows], rows)
                 finish(rows, scaled, ok, ok)
 
         # exact criterion: the Newton point has the same active set, so it solves the linear
         # system of its active set. Points whose Delta is zero to float64 rounding (possible
         # only for degenerate data: duplicated points, zero rows) may lie on either side; they
-        # add nothing to the gradient. One step of iterative refinement removes the error of
-        # the solve (the residual is recomputed from the float64 H_I).
-        tight = (1.0 - m_bar).abs() <= work.rounding * torch.linalg.vector_norm(w_bar, dim=-1,
-                                                                            keepdim=True)
-        same = ~frozen & (((m_bar < 1.0) == work.active) | tight).all(-1)
-        if bool(same.any()):
-            rows = _rows(same)
-            residual = (work.target - _bmv(work.gram, w_bar))[rows]
-            finish(rows, w_bar[rows] + newton.solve(residual, rows), True)
+        # add nothing to the gradient. Where the (float32-accurate) Newton point reproduces the
+        # active set, it is refined to float64 accuracy and the criterion is decided again.
+        def reproduced(margins, w, active, rounding):
+            tight = (1.0 - margins).abs() <= rounding * torch.linalg.vector_norm(
+                w, dim=-1, keepdim=True)
+            return (((margins < 1.0) == active) | tight).all(-1)
+
+        candidate = ~frozen & reproduced(m_bar, w_bar, work.active, work.rounding)
+        if bool(candidate.any()):
+            rows = _rows(candidate)
+            refined, margins = newton.refine(rows, w_bar[rows])
+            same = reproduced(margins, refined, work.active[rows], work.rounding[rows])
+            finish(rows[same], refined[same], True)
+            w_bar[rows], m_bar[rows] = refined, margins
 
         # exact line search from w towards the Newton point
         step = w_bar - work.w
@@ -629,12 +1003,12 @@ def _solve_batch(phi: torch.Tensor, y: torch.Tensor, ridge: float, max_iter: int
         if separable_possible:  # SAT certificate at the new iterate
             rows = _rows(~frozen & (work.margins.amin(-1) > 0))
             if rows.numel():
-                fresh = _margins(work.phi[rows], work.y[rows], work.w[rows])
+                fresh = _margins(features, work.y[rows], work.w[rows], rows)
                 positive = fresh.amin(-1) > 0
                 rows, fresh = rows[positive], fresh[positive]
                 if rows.numel():
-                    scaled, _, ok = _certify_separable(work.phi[rows], work.y[rows],
-                                                       work.w[rows], fresh)
+                    scaled, _, ok = _certify_separable(features, work.y[rows], work.w[rows],
+                                                       fresh, rows)
                     finish(rows, scaled, ok, ok)
 
         if 4 * int(frozen.sum()) >= frozen.numel():
@@ -714,15 +1088,19 @@ def solve_quadratic_hinge(features, labels, ridge: float = 0.0, *, device=None,
     if not batched:
         phi, y = phi.unsqueeze(0), y.unsqueeze(0)
     with _cpu_threads(device, None if cpu_threads is None else int(cpu_threads)):
-        results = _solve_batch(phi, y, ridge, max_iter)
+        host = HOST_KERNELS and device.type == "cpu"
+        results = _solve_batch(_Features(phi, host), y, ridge, max_iter)
+        features = _Features(phi, host, single=False)  # every problem, float64 only
         w = results.w
-        margins = _margins(phi, y, w)
+        margins = _margins(features, y, w)
         delta = 1.0 - margins
         positive = delta.clamp_min(0.0)
         loss = 0.5 * positive.square().sum(-1) + 0.5 * ridge * w.square().sum(-1)
-        size = (_bmtv(phi, y * positive) - ridge * w).abs().amax(-1)      # |grad L|_inf
+        size = (features.rmatvec(y * positive) - ridge * w).abs().amax(-1)   # |grad L|_inf
         # bound on max_j sum_mu |phi_mu j| Delta_mu+ (Cauchy-Schwarz) plus the ridge term
-        scale = (results.column_norms.amax(-1) * positive.square().sum(-1).sqrt()
+        column_norms = (torch.from_numpy(np.einsum("bmj,bmj->bj", phi.numpy(), phi.numpy()))
+                        if host else phi.square().sum(-2)).sqrt()
+        scale = (column_norms.amax(-1) * positive.square().sum(-1).sqrt()
                  + ridge * w.abs().amax(-1))
         kkt = torch.where(scale > 0, size / torch.where(scale > 0, scale, 1.0),
                           torch.where(size > 0, torch.inf, 0.0))

@@ -316,3 +316,33 @@ def test_cuda_matches_cpu():
         np.testing.assert_allclose(gpu.w[unsat], cpu.w[unsat], rtol=0, atol=1e-9)
         assert (gpu.kkt_residual[unsat] < 1e-12).all()
         assert (gpu.margin[cpu.sat] >= 1.0).all() and (gpu.loss[cpu.sat] == 0.0).all()
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("HOST_KERNELS", False),          # the batched torch kernels (the CUDA path) on the CPU
+    ("MIXED_PIVOT_RATIO", np.inf),    # every float32 factor refused: float64 Cholesky
+    ("MAX_REFINEMENT", 0),            # mixed-precision refinement cut short: float64 fallback
+])
+@pytest.mark.parametrize("ridge", [0.0, 0.1])
+def test_linear_algebra_branches_agree(monkeypatch, setting, value, ridge):
+    """Each branch of the Newton solve gives the same exact minimiser as the default path."""
+    import jamming.simulate.hinge as hinge
+
+    x, y = instances(15, 6, 66, 30)                          # alpha = 2.2: mostly UNSAT
+    reference = solve_quadratic_hinge(x, y, ridge)
+    monkeypatch.setattr(hinge, setting, value)
+    solution = solve_quadratic_hinge(x, y, ridge)
+    assert solution.converged.all()
+    np.testing.assert_array_equal(solution.sat, reference.sat)
+    np.testing.assert_array_equal(solution.n_delta, reference.n_delta)
+    np.testing.assert_allclose(solution.loss, reference.loss, rtol=1e-12)
+    for b in range(len(x)):
+        if solution.sat[b]:
+            assert solution.margin[b] >= 1.0 and solution.loss[b] == 0.0
+            continue
+        np.testing.assert_allclose(solution.w[b], reference.w[b], rtol=0,
+                                   atol=1e-10 * np.abs(reference.w[b]).max())
+        _, loss_ref = lbfgs(x[b], y[b], ridge)
+        assert solution.loss[b] == pytest.approx(loss_ref, rel=1e-8)
+        assert solution.kkt_residual[b] < 1e-13
+        assert_exact_solution(solution_at(solution, b), x[b], y[b], ridge)
