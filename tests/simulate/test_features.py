@@ -185,6 +185,24 @@ def test_jacobian_options_agree():
     assert all(not p.requires_grad for p in params.values())
 
 
+@pytest.mark.parametrize("n_data, chunk_size", [(1, None), (11, 4), (11, 11)])
+def test_jacobian_columns_follow_parameter_order_in_every_chunk(n_data, chunk_size):
+    """Seven parameter tensors (depth 3 with biases), ragged last chunk, written into ``out``."""
+    spec = NetworkSpec(4, 5, 3, "erf", True, w_std=1.4, b_std=0.3)
+    params = init_parameters(spec, 31)
+    x = sphere_inputs(n_data, 4, 32)
+    expected = empirical_ntk_features_loop(spec, params, x)
+    buffer = torch.full((n_data, spec.n_parameters), np.nan, dtype=torch.float64)
+    jac = empirical_ntk_features(spec, params, x, chunk_size=chunk_size, out=buffer)
+    assert_allclose(jac, expected, rtol=1e-12, atol=1e-14)
+    start = 0
+    for name, shape in spec.parameter_shapes():  # each block is that parameter's gradient
+        size = math.prod(shape)
+        assert np.any(jac[:, start:start + size] != 0), name
+        start += size
+    assert start == jac.shape[1]
+
+
 def test_parameters_are_reproducible_standard_normal():
     spec = NetworkSpec(30, 40, 2, "relu", True)
     first, second = init_parameters(spec, 3), init_parameters(spec, np.random.default_rng(3))
