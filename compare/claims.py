@@ -37,6 +37,7 @@ CLAIM_MODULES = (
     "jamming.compare.unsat",
     "jamming.compare.features",
     "jamming.compare.interpolation",
+    "jamming.compare.generalization",
 )
 
 

@@ -7,6 +7,7 @@ from jamming.simulate.feature_sweeps import (
     JACOBIAN_RANK_SWEEP,
     TEACHER_SWEEP,
 )
+from jamming.simulate.generalization import TEST_CUSP_SWEEP
 from jamming.simulate.hinge_sweeps import HINGE_GAUSSIAN_SWEEP
 from jamming.simulate.kernel_flow import KERNEL_FLOW_SWEEP
 from jamming.simulate.separability import COVER_SWEEP
@@ -16,7 +17,7 @@ from jamming.simulate.sweep import SweepSpec
 SWEEPS: dict[str, SweepSpec] = {
     spec.name: spec
     for spec in (COVER_SWEEP, HINGE_GAUSSIAN_SWEEP, JACOBIAN_RANK_SWEEP, FEATURE_COVER_SWEEP,
-                 TEACHER_SWEEP, GRAM_SWEEP, KERNEL_FLOW_SWEEP)
+                 TEACHER_SWEEP, TEST_CUSP_SWEEP, GRAM_SWEEP, KERNEL_FLOW_SWEEP)
 }
 
 
