@@ -24,7 +24,6 @@ from scipy.optimize import nnls
 
 from jamming.simulate.feature_sweeps import REFERENCE_PHI_C
 from jamming.simulate.features import random_feature_map
-from jamming.simulate.hinge import solve_quadratic_hinge
 from jamming.simulate.separability import is_linearly_separable
 from jamming.simulate.sweep import SweepSpec, derive_seed
 from jamming.validation import check_count
@@ -32,6 +31,13 @@ from jamming.validation import check_count
 EPS = np.finfo(np.float64).eps
 #: Largest accepted KKT residual of an UNSAT minimiser (the solver reaches about 1e-15).
 UNSAT_KKT_TOLERANCE = 1e-10
+
+
+def _exact_solution(features, labels):
+    """:func:`jamming.simulate.hinge.solve_quadratic_hinge`, imported on first use (torch)."""
+    from jamming.simulate.hinge import solve_quadratic_hinge
+
+    return solve_quadratic_hinge(features, labels)
 
 
 def hard_margin_weights(features, labels) -> np.ndarray:
@@ -139,7 +145,7 @@ def vanishing_ridge_weights(features, labels, *, separable: bool | None = None
         separable = is_linearly_separable(features, labels)
     if separable:
         return hard_margin_weights(features, labels), True
-    solution = solve_quadratic_hinge(features, labels)
+    solution = _exact_solution(features, labels)
     n_eff = features.shape[1]
     if (solution.sat or not solution.converged or solution.kkt_residual > UNSAT_KKT_TOLERANCE
             or solution.n_delta < n_eff + 1):
@@ -234,7 +240,7 @@ def last_separable_size(features, labels) -> int:
         return is_linearly_separable(features[:n], labels[:n])
 
     candidate = _bisect_separable(
-        lambda n: bool(solve_quadratic_hinge(features[:n], labels[:n]).sat), n_data)
+        lambda n: bool(_exact_solution(features[:n], labels[:n]).sat), n_data)
     if by_lp(candidate) and not by_lp(candidate + 1):
         return candidate
     return _bisect_separable(by_lp, n_data)

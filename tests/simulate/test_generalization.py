@@ -96,7 +96,7 @@ def test_last_separable_size_falls_back_to_the_lp_when_the_solver_is_wrong(monke
     features, labels = separable_problem(80, 15, 9)
     expected = last_separable_size(features, labels)
     wrong = dataclasses.replace(solve_quadratic_hinge(features, labels), sat=False)
-    monkeypatch.setattr(generalization, "solve_quadratic_hinge", lambda *a, **k: wrong)
+    monkeypatch.setattr(generalization, "_exact_solution", lambda *a, **k: wrong)
     assert last_separable_size(features, labels) == expected
 
 
@@ -108,7 +108,7 @@ def test_unsat_minimiser_is_checked(monkeypatch):
     honest = solve_quadratic_hinge(features, labels)
     assert honest.n_delta >= 11
     broken = dataclasses.replace(honest, n_delta=np.int64(5))
-    monkeypatch.setattr(generalization, "solve_quadratic_hinge", lambda *a, **k: broken)
+    monkeypatch.setattr(generalization, "_exact_solution", lambda *a, **k: broken)
     with pytest.raises(RuntimeError, match="N_Delta 5"):
         vanishing_ridge_weights(features, labels)
 
