@@ -5,6 +5,7 @@ from __future__ import annotations
 from jamming.simulate.feature_sweeps import (
     FEATURE_COVER_SWEEP,
     JACOBIAN_RANK_SWEEP,
+    RELU_RANK_SWEEP,
     TEACHER_SWEEP,
 )
 from jamming.simulate.generalization import TEST_CUSP_SWEEP
@@ -17,7 +18,8 @@ from jamming.simulate.sweep import SweepSpec
 SWEEPS: dict[str, SweepSpec] = {
     spec.name: spec
     for spec in (COVER_SWEEP, HINGE_GAUSSIAN_SWEEP, JACOBIAN_RANK_SWEEP, FEATURE_COVER_SWEEP,
-                 TEACHER_SWEEP, TEST_CUSP_SWEEP, GRAM_SWEEP, KERNEL_FLOW_SWEEP)
+                 TEACHER_SWEEP, TEST_CUSP_SWEEP, GRAM_SWEEP, KERNEL_FLOW_SWEEP,
+                 RELU_RANK_SWEEP)
 }
 
 

@@ -3,6 +3,9 @@
 ``jacobian-rank``
     Numerical rank of the empirical-NTK features of a fully connected network at
     initialisation, with the stable-neuron counts of its first hidden layer on the data.
+``relu-rank-finite-data``
+    The same rank for one-hidden-layer ReLU networks on 2P or 3P points (fresh seeds), with
+    each hidden neuron's number of active points.
 ``feature-cover``
     LP separability of random labels on empirical-NTK or random features, with the measured
     rank of each feature matrix.
@@ -33,6 +36,27 @@ from jamming.simulate.sweep import SweepSpec, derive_seed
 # ------------------------------------------------------------------------------------------
 
 
+def _first_layer_rank(spec: NetworkSpec, n_data: int, rng) -> tuple[int, np.ndarray]:
+    """Numerical rank of a fresh network's empirical-NTK features on ``n_data`` sphere inputs.
+
+    Draws the parameters, then the inputs, from ``rng`` (in that order).
+
+    Returns
+    -------
+    rank : int
+        :func:`numerical_rank` of the Jacobian, shape ``(n_data, P)``.
+    first : numpy.ndarray, shape (n_data, width)
+        The first hidden layer's pre-activations on the inputs.
+    """
+    weights = init_parameters(spec, rng)
+    inputs = sphere_inputs(n_data, spec.input_dim, rng)
+    rank, _ = numerical_rank(empirical_ntk_features(spec, weights, inputs))
+    first = spec.w_std / math.sqrt(spec.input_dim) * inputs @ weights["W1"].numpy().T
+    if spec.bias:
+        first = first + spec.b_std * weights["b1"].numpy()
+    return int(rank), first
+
+
 def jacobian_rank_trial(params: dict) -> dict:
     """Rank of the empirical-NTK features of one network on ``3 P`` sphere inputs.
 
@@ -50,15 +74,9 @@ def jacobian_rank_trial(params: dict) -> dict:
     rng = np.random.default_rng(params["seed"])
     spec = NetworkSpec(params["input_dim"], params["width"], depth=params["depth"],
                        activation=params["activation"], bias=params["bias"])
-    weights = init_parameters(spec, rng)
     n_data = 3 * spec.n_parameters
-    inputs = sphere_inputs(n_data, spec.input_dim, rng)
-    jacobian = empirical_ntk_features(spec, weights, inputs)
-    rank, _ = numerical_rank(jacobian)
-    first = spec.w_std / math.sqrt(spec.input_dim) * inputs @ weights["W1"].numpy().T
-    if spec.bias:
-        first = first + spec.b_std * weights["b1"].numpy()
-    return {"rank": int(rank), "n_parameters": spec.n_parameters, "n_data": n_data,
+    rank, first = _first_layer_rank(spec, n_data, rng)
+    return {"rank": rank, "n_parameters": spec.n_parameters, "n_data": n_data,
             "dead": int(np.sum(np.all(first <= 0, axis=0))),
             "always_active": int(np.sum(np.all(first > 0, axis=0)))}
 
@@ -91,6 +109,74 @@ JACOBIAN_RANK_SWEEP = SweepSpec(
     version="1",
     grid=jacobian_grid,
     description="numerical rank of empirical-NTK features at initialisation (S1)",
+)
+
+# ------------------------------------------------------------------------------------------
+# Rank of one-hidden-layer ReLU networks on finite data
+# ------------------------------------------------------------------------------------------
+
+
+def relu_rank_trial(params: dict) -> dict:
+    """Jacobian rank and per-neuron activity of a one-hidden-layer ReLU network on sphere data.
+
+    Parameters
+    ----------
+    params : dict
+        ``input_dim``, ``width``, ``bias``, ``b_std`` (sigma_b, used only with
+        biases), ``load`` (an integer: ``n_data = load * P``) and ``seed``.
+
+    Returns
+    -------
+    dict
+        ``rank`` (:func:`numerical_rank` of the empirical-NTK features), ``n_parameters``
+        (P), ``n_data``, and the array ``active_counts`` (int64, shape ``(width,)``): for
+        each hidden neuron the number of data points where its pre-activation is > 0.
+    """
+    rng = np.random.default_rng(params["seed"])
+    spec = NetworkSpec(params["input_dim"], params["width"], activation="relu",
+                       bias=params["bias"], b_std=params["b_std"])
+    n_data = int(params["load"]) * spec.n_parameters
+    rank, first = _first_layer_rank(spec, n_data, rng)
+    return {"rank": rank, "n_parameters": spec.n_parameters, "n_data": n_data,
+            "active_counts": np.sum(first > 0, axis=0).astype(np.int64)}
+
+
+#: (bias, input_dim, width, b_std) per scale; loads N_data / P and seeds per point below.
+#: Only d >= 3 and N_data >= 2 P: the regime where the finite-data count is claimed exact
+#: (at N_data <= 1.5 P or d = 2 it is only an upper bound). Biases, and sigma_b = 2, make
+#: neurons whose active or inactive side holds fewer than d + 1 points common, the cases
+#: where the finite-data count differs from the infinite-data one.
+RELU_RANK_CASES = {
+    "quick": [(True, 5, 8, 2.0), (True, 10, 8, 2.0), (False, 5, 8, 1.0)],
+    "paper": [(True, d, h, b) for d in (3, 5, 10, 20) for h in (8, 16, 32) for b in (1.0, 2.0)]
+    + [(False, d, h, 1.0) for d in (3, 5, 10, 20) for h in (8, 16, 32)],
+}
+RELU_RANK_CASES["full"] = RELU_RANK_CASES["paper"]
+RELU_RANK_LOADS = {"quick": (2, 3), "paper": (2, 3), "full": (2, 3)}
+#: Networks per point, with biases and without (bias-free hyperplanes all pass through the
+#: origin, so their caps are never small: they check only the infinite-data part).
+RELU_RANK_SEEDS = {"quick": (2, 1), "paper": (10, 5), "full": (40, 10)}
+
+
+def relu_rank_grid(scale: str) -> list[dict]:
+    """Networks of the finite-data rank sweep: cases x loads x seeds (root seed 14_142)."""
+    points = []
+    for bias, d, h, b_std in RELU_RANK_CASES[scale]:
+        for load in RELU_RANK_LOADS[scale]:
+            for s in range(RELU_RANK_SEEDS[scale][0 if bias else 1]):
+                points.append({"input_dim": d, "width": h, "bias": bias, "b_std": b_std,
+                               "load": load,
+                               "seed": derive_seed(14_142, d, h, int(bias), round(10 * b_std),
+                                                   load, s)})
+    return points
+
+
+RELU_RANK_SWEEP = SweepSpec(
+    name="relu-rank-finite-data",
+    function=relu_rank_trial,
+    version="1",
+    grid=relu_rank_grid,
+    description="Jacobian rank and per-neuron active counts, one-hidden-layer ReLU (S1)",
 )
 
 # ------------------------------------------------------------------------------------------

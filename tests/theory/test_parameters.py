@@ -373,3 +373,25 @@ def test_expected_shallow_rank_by_monte_carlo_and_jacobians():
             checked += 1
             assert rank == (d + 1) * (on_sphere_crossing + min(on_sphere_active, 1))
     assert checked >= 2
+
+
+def test_shallow_rank_never_exceeds_the_infinite_data_count():
+    """Small caps only remove dimensions: the finite-data count is at most relu_rank_bound
+    (with the same stable neurons), with equality when every side holds d + beta points."""
+    rng = np.random.default_rng(3)
+    for _ in range(2000):
+        d, h, bias = int(rng.integers(1, 8)), int(rng.integers(1, 10)), bool(rng.integers(2))
+        n_data = int(rng.integers(1, 60))
+        counts = rng.integers(0, n_data + 1, size=h)
+        # push some neurons to the ends (stable or nearly so)
+        ends = rng.random(h)
+        counts[ends < 0.15] = 0
+        counts[ends > 0.85] = n_data
+        dead, always = int(np.sum(counts == 0)), int(np.sum(counts == n_data))
+        finite = shallow_relu_rank(d, counts.tolist(), n_data, bias=bias).n_eff
+        infinite = relu_rank_bound(d, h, bias=bias, dead=[dead], always_active=[always],
+                                   n_data=n_data).n_eff
+        assert finite <= infinite
+        side = np.minimum(counts, n_data - counts)
+        if np.all((side == 0) | (side >= d + int(bias))):
+            assert finite == infinite
