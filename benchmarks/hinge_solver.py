@@ -44,11 +44,14 @@ exit status 2.
 
 Prints the settings, both timings and ``ratio=<anchor_time/our_time>`` last.
 
-Measured (2-core VM, one thread, OPENBLAS_NUM_THREADS=1, default settings): ours 0.37-0.49 s
-(mixed-precision solver with numpy/scipy kernels on the CPU; the earlier all-float64 torch
-solver took 0.84-0.89 s), anchor 1.09-1.14 s, ratio 2.3-2.9; max KKT residual 3.9e-16,
-Newton steps mean 5.9. The timed call is the first full-size call in the process and pays
-0.05-0.1 s of first-touch page faults that repeated calls (a sweep) do not.
+Measured (2-core VM, shared with another job, one thread, OPENBLAS_NUM_THREADS=1, default
+settings): ours 0.33-0.46 s (mixed-precision solver with numpy/scipy kernels on the CPU,
+``ssyrk`` Gram updates and ``?trtrs`` solves; before those 0.37-0.49 s; the earlier
+all-float64 torch solver took 0.84-0.89 s), anchor 1.08-1.17 s, ratio 2.5-3.3; max KKT
+residual 4.0e-16, Newton steps mean 5.9. The timed call is the first full-size call in the
+process and pays 0.03-0.1 s of first-touch page faults that repeated calls (a sweep, 0.35 s)
+do not. A ratio of 5 (0.22 s) is not reached: the float32 factorisations, the initial Gram
+matrix, the Gram updates and the passes over Phi alone take about 0.24 s of a repeated call.
 """
 
 from __future__ import annotations

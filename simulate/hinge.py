@@ -75,17 +75,34 @@ earlier all-float64 solver with one refinement step).
 
 Kernels. On the CUDA device everything is batched torch. On the CPU (``HOST_KERNELS``) the
 heavy kernels are numpy/scipy (OpenBLAS) calls, problem by problem, on zero-copy views:
-LAPACK ``spotrf``/``dpotrf``/``?potrs`` per matrix (torch's batched Cholesky factorises one
-matrix after the other with more overhead: 43 ms for 64 float64 matrices of 300 x 300
-against 18 ms for ``dpotrf`` and 10 ms for ``spotrf``), the Gram matrices with ``numpy.matmul``
-(float32: 45-50 ms for 64 x (660 x 300), torch's ``bmm`` 80 ms; float64 90 and 160 ms) and
-the matrix-vector products over :math:`\Phi` (3-4 ms per pass over the 101 MB float64 batch,
-torch's ``bmm`` 11 ms). Freezing problems copies nothing on the CPU. With 64 problems,
-:math:`N_\mathrm{eff} = 300`, :math:`N_\mathrm{data} = 660`, one thread, a solve took
-0.33-0.36 s when repeated, 0.37-0.49 s as the first full-size call in a process (page
-faults), against 0.84-0.89 s for the earlier all-float64 torch solver. Of a repeated
-call: Cholesky factorisations about 25%, the initial float32 Gram matrix 15%, passes over
-:math:`\Phi` 20%, Gram updates 12%, triangular solves 10%.
+LAPACK ``spotrf``/``dpotrf`` per matrix (torch's batched Cholesky factorises one matrix
+after the other with more overhead: 43 ms for 64 float64 matrices of 300 x 300 against
+18 ms for ``dpotrf`` and 10 ms for ``spotrf``) and two ``?trtrs`` per solve (13 us for one
+right-hand side at 300 x 300, against 41 us for ``spotrs``), the first Gram matrices with
+``numpy.matmul`` (float32: 45-50 ms for 64 x (660 x 300), torch's ``bmm`` 80 ms, scipy's
+``ssyrk`` 10% slower than numpy's own syrk; float64 90 and 160 ms), their updates in place
+with ``ssyrk`` on the upper triangle (12 us for 10 rows, 33 us with ``numpy.matmul`` and an
+add) and the matrix-vector products over :math:`\Phi` (4-7 ms per pass over the 101 MB
+float64 batch, torch's ``bmm`` 11 ms). Freezing problems copies nothing on the CPU. Per
+Newton step there are two passes over :math:`\Phi` (the gradient and the margins at the
+Newton point; those after the line search are interpolated), and the refinement reuses
+the margins at the Newton point, so each of its steps costs two passes after a first of
+one. The finiteness check of the input doubles as the row norms of the rounding bound.
+With 64 problems, :math:`N_\mathrm{eff} = 300`, :math:`N_\mathrm{data} = 660`, one
+thread, a solve took 0.35-0.36 s when repeated (0.37-0.40 s before these kernels),
+0.33-0.46 s as the first full-size call in a process (page faults), against 0.84-0.89 s
+for the earlier all-float64 torch solver. Of a repeated call: float32 Cholesky
+factorisations (about 380, 5.9 Newton steps x 64) 21%, passes over :math:`\Phi` (about 22
+batch equivalents, half of them refinement) 21%, the initial float32 Gram matrix 15%, Gram
+updates 10%, input checks and the final certificate 5%, the rest (batched torch
+bookkeeping, line search) 25%.
+
+Not adopted (measured on one 300 x 300 problem): solving later Newton systems, where only a
+few rows changed, by conjugate gradients preconditioned with the previous float32 factor.
+With 3 changed rows it needs 4 iterations for 3e-6 relative accuracy, 97 us against 174 us
+for ``spotrf`` and a solve; but only the late steps (about 60 of the 380 systems) have so few
+changes, and the refinement of the final Newton point would need the same iterations at
+each of its steps, so at most about 5 ms (1.5%) was to be saved.
 
 On the CPU the solver runs with one torch and one BLAS thread by default (``cpu_threads``;
 BLAS through threadpoolctl where installed, otherwise ``OPENBLAS_NUM_THREADS`` and the
@@ -247,7 +264,7 @@ def _as_float64(name: str, value, device: torch.device) -> torch.Tensor:
     return torch.as_tensor(array.astype(np.float64, copy=False), device=device)
 
 
-def _check_inputs(features, labels, ridge, max_iter, device):
+def _check_inputs(features, labels, ridge, max_iter, device, threads=None):
     if isinstance(ridge, bool) or not isinstance(ridge, Real):
         raise TypeError(f"ridge must be a real number >= 0; got {type(ridge).__name__}")
     ridge = float(ridge)
@@ -271,12 +288,16 @@ def _check_inputs(features, labels, ridge, max_iter, device):
                          f"{tuple(phi.shape)}")
     if phi.ndim == 3 and phi.shape[0] < 1:
         raise ValueError("batch must be >= 1; got an empty batch")
-    # a finite sum means finite entries; otherwise look at each (the sum may overflow)
-    if not bool(torch.isfinite(phi.sum())) and not bool(torch.isfinite(phi).all()):
+    # finite row norms (needed by the solver anyway) mean finite entries; otherwise look at
+    # each (the norm may overflow)
+    with _cpu_threads(device, threads):
+        row_norms = torch.linalg.vector_norm(phi, dim=-1)
+        finite = bool(torch.isfinite(row_norms).all()) or bool(torch.isfinite(phi).all())
+    if not finite:
         raise ValueError("features must be finite (no nan or inf)")
     if not bool((y.abs() == 1.0).all()):
         raise ValueError("labels must be -1 or +1")
-    return phi.contiguous(), y.contiguous(), ridge, int(max_iter), device
+    return phi.contiguous(), y.contiguous(), ridge, int(max_iter), device, row_norms
 
 
 # --------------------------------------------------------------------------------------------
@@ -394,7 +415,8 @@ class _Cholesky:
     ``ok``: the factorisation succeeded; ``min_pivot``, ``max_pivot``: extreme ``L_jj^2``.
     """
 
-    def __init__(self, matrices: torch.Tensor, host: bool):
+    def __init__(self, matrices: torch.Tensor, host: bool, rows: torch.Tensor | None = None):
+        """Factorise ``matrices[rows]`` (None: all; host: without copying the batch)."""
         self.host, self.dtype = host, matrices.dtype
         device = matrices.device
         if host:
@@ -402,7 +424,8 @@ class _Cholesky:
 
             potrf = lapack.spotrf if matrices.dtype == torch.float32 else lapack.dpotrf
             self.factors, info, low, high = [], [], [], []
-            for matrix in matrices.numpy():
+            every = matrices.numpy()
+            for matrix in (every if rows is None else (every[i] for i in rows.tolist())):
                 factor, status = potrf(matrix.T, lower=1, clean=0)
                 pivots = np.diagonal(factor)
                 self.factors.append(factor)
@@ -414,7 +437,8 @@ class _Cholesky:
             self.max_pivot = torch.tensor(high, dtype=torch.float64, device=device)
         else:
             with _single_threaded(device):
-                self.factors, info = torch.linalg.cholesky_ex(matrices)
+                self.factors, info = torch.linalg.cholesky_ex(
+                    matrices if rows is None else matrices[rows])
             pivots = torch.diagonal(self.factors, dim1=-2, dim2=-1).to(torch.float64).square()
             self.ok = (info == 0) & torch.isfinite(pivots).all(-1)
             self.min_pivot, self.max_pivot = pivots.amin(-1), pivots.amax(-1)
@@ -450,10 +474,12 @@ class _Cholesky:
         if self.host:
             from scipy.linalg import lapack
 
-            potrs = lapack.spotrs if self.dtype == torch.float32 else lapack.dpotrs
+            # two ?trtrs calls: ?potrs took three times longer for one right-hand side
+            trtrs = lapack.strtrs if self.dtype == torch.float32 else lapack.dtrtrs
             out = np.empty(tuple(rhs.shape), dtype=rhs.numpy().dtype)
             for i, (factor, vector) in enumerate(zip(self.factors, rhs.numpy(), strict=True)):
-                out[i] = potrs(factor, vector, lower=1)[0]
+                half = trtrs(factor, vector, lower=1)[0]
+                out[i] = trtrs(factor, half, lower=1, trans=1, overwrite_b=1)[0]
             return torch.from_numpy(out).to(torch.float64)
         # two triangular solves: torch.cholesky_solve took 5-10 times longer on the CPU
         with _single_threaded(rhs.device):
@@ -541,7 +567,12 @@ class _Features:
 
     def gram(self, active: torch.Tensor, ridge: float, dtype: torch.dtype,
              sub: torch.Tensor | None = None) -> torch.Tensor:
-        r""":math:`\Phi_I^\top\Phi_I + \rho` in ``dtype`` for the active sets ``active``."""
+        r""":math:`\Phi_I^\top\Phi_I + \rho` in ``dtype`` for the active sets ``active``.
+
+        The full symmetric matrix; host float32 updates (:meth:`update_gram`) keep only its
+        upper triangle (C order) current, which is all the factorisations and
+        :func:`_gram_norm` read.
+        """
         single = dtype == torch.float32
         if not self.host:
             phi = self.phi32 if single else self.phi
@@ -560,7 +591,7 @@ class _Features:
                     chosen[...] = rows
                 else:
                     chosen = rows
-                np.matmul(chosen.T, chosen, out=out[i])
+                np.matmul(chosen.T, chosen, out=out[i])  # numpy's syrk: faster than ssyrk here
             gram = torch.from_numpy(out)
         if ridge > 0:
             gram.diagonal(dim1=-2, dim2=-1).add_(ridge)
@@ -568,7 +599,11 @@ class _Features:
 
     def update_gram(self, gram: torch.Tensor, changed: torch.Tensor,
                     sign: torch.Tensor) -> None:
-        r"""``gram += sum_mu sign_mu phi_mu phi_mu^T`` over the ``changed`` rows (float32)."""
+        r"""``gram += sum_mu sign_mu phi_mu phi_mu^T`` over the ``changed`` rows (float32).
+
+        Host: rank-k ``ssyrk`` updates of the upper triangle in place, one for the rows that
+        enter and one for those that leave.
+        """
         if not self.host:
             k = int(changed.sum(-1).max())
             order, _ = _changed_rows(changed, k)
@@ -576,17 +611,29 @@ class _Features:
             picked = _pick(self.phi32, torch.arange(len(order), device=order.device), order)
             gram.baddbmm_(picked.transpose(1, 2), picked * weight.unsqueeze(-1))
             return
+        from scipy.linalg.blas import ssyrk
+
         target = gram.numpy()
         for i, (b, mask, weight) in enumerate(zip(self._which(None), changed.numpy(),
                                                   sign.numpy(), strict=True)):
-            where = np.flatnonzero(mask)
-            if where.size:
-                chosen = self._phi[b].take(where, axis=0).astype(np.float32)
-                target[i] += np.matmul(chosen.T, chosen * weight.take(where)[:, None])
+            for alpha, where in ((1.0, np.flatnonzero(mask & (weight > 0))),
+                                 (-1.0, np.flatnonzero(mask & (weight < 0)))):
+                if where.size:
+                    chosen = self._phi[b].take(where, axis=0).astype(np.float32)
+                    ssyrk(alpha, chosen.T, beta=1.0, c=target[i].T, lower=1, overwrite_c=1)
 
     def pick(self, sub: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
         """float64 rows ``order`` (len(sub), k) of the running problems ``sub``."""
         return _pick(self.phi, self.rows[sub], order)
+
+
+def _gram_norm(gram: torch.Tensor, host: bool) -> torch.Tensor:
+    """``|gram|_inf`` in float64 (host: of the symmetric matrix whose upper triangle it holds)."""
+    if not host:
+        return gram.abs().sum(-1).amax(-1).to(torch.float64)
+    upper = np.abs(np.triu(gram.numpy())).astype(np.float64)
+    rows = upper.sum(-1) + upper.sum(-2) - np.diagonal(upper, axis1=-2, axis2=-1)
+    return torch.from_numpy(rows.max(-1))
 
 
 def _margins(features: _Features, y: torch.Tensor, w: torch.Tensor,
@@ -605,7 +652,8 @@ class _Work:
 
     fields = ("index", "y", "w", "margins", "active", "gram", "iterations", "rounding")
 
-    def __init__(self, features: _Features, y: torch.Tensor, ridge: float):
+    def __init__(self, features: _Features, y: torch.Tensor, ridge: float,
+                 row_norms: torch.Tensor):
         phi = features.phi
         batch, n_data, n_eff = phi.shape
         device = phi.device
@@ -617,7 +665,7 @@ class _Work:
         self.active = torch.ones(batch, n_data, dtype=torch.bool, device=device)
         self.gram = features.gram(self.active, ridge, torch.float32)
         # rounding bound on the margins, per |w|: 8 n_eff eps |phi_mu|
-        self.rounding = 8 * n_eff * _EPS64 * torch.linalg.vector_norm(phi, dim=-1)
+        self.rounding = 8 * n_eff * _EPS64 * row_norms
         self.iterations = torch.zeros(batch, dtype=torch.long, device=device)
 
     def keep(self, rows: torch.Tensor) -> None:
@@ -687,7 +735,7 @@ class _NewtonStep:
         rows = _rows(chosen)
         if rows.numel():
             every = rows.numel() == batch
-            factor = _Cholesky(work.gram if every else work.gram[rows], self.host)
+            factor = _Cholesky(work.gram, self.host, None if every else rows)
             good = factor.ok & (factor.min_pivot >= MIXED_PIVOT_RATIO * _EPS32
                                 * factor.max_pivot)
             if not bool(good.all()):
@@ -791,7 +839,7 @@ class _NewtonStep:
             out[where] = self._eigen_solve(rhs[where], rows[where])
         return out
 
-    def refine(self, rows: torch.Tensor, w_bar: torch.Tensor):
+    def refine(self, rows: torch.Tensor, w_bar: torch.Tensor, m_bar: torch.Tensor):
         r"""The Newton points ``w_bar`` of the problems ``rows`` to float64 accuracy.
 
         The residual :math:`r = Z_I^\top(1 - Z_I\bar w) - \rho\bar w = -\nabla L_I(\bar w)` is
@@ -802,6 +850,8 @@ class _NewtonStep:
         after ``MAX_REFINEMENT`` steps start again from float64 factors. The others (float64
         factors, pseudo-inverse) take one step, as a float64 solve needs.
 
+        ``m_bar``: the margins :math:`Z\bar w` at the given ``w_bar`` (float64, from
+        :math:`\Phi`), so that the first residual costs one pass over :math:`\Phi`, not two.
         Returns the refined ``w_bar`` and the margins :math:`Z\bar w` there.
         """
         work = self.work
@@ -809,21 +859,22 @@ class _NewtonStep:
         w_bar = w_bar.clone()
         n_eff = w_bar.shape[-1]
 
-        def residual(sub, w):
-            margins = _margins(features, y[sub], w, rows[sub])
+        def residual(sub, w, known=None):
+            margins = _margins(features, y[sub], w, rows[sub]) if known is None else known
             gap = torch.where(active[sub], y[sub] * (1.0 - margins), 0.0)
             return features.rmatvec(gap, rows[sub]) - self.ridge * w, margins
 
         margins = torch.empty_like(y)
         mixed = self.method[rows] == _MIXED
+        given = ~mixed
         sub = _rows(mixed)
         if sub.numel():
-            norm = work.gram[rows[sub]].abs().sum(-1).amax(-1).to(torch.float64)
+            norm = _gram_norm(work.gram[rows[sub]], self.host)
             pending = torch.arange(sub.numel(), device=self.device)
             polish = torch.ones(sub.numel(), dtype=torch.bool, device=self.device)
             for attempt in range(MAX_REFINEMENT + 2):
                 at = sub[pending]
-                r, margins[at] = residual(at, w_bar[at])
+                r, margins[at] = residual(at, w_bar[at], m_bar[at] if attempt == 0 else None)
                 bound = np.sqrt(n_eff) * _EPS64 * norm[pending] * w_bar[at].abs().amax(-1)
                 met = r.abs().amax(-1) <= bound
                 # once the criterion is met, one more correction (the "polish")
@@ -840,8 +891,8 @@ class _NewtonStep:
                 w_bar[sub[pending]] = work.w[failed] + self.step[failed]
                 mixed[sub[pending]] = False
         sub = _rows(~mixed)
-        if sub.numel():
-            r, _ = residual(sub, w_bar[sub])
+        if sub.numel():  # m_bar holds for those not restarted from float64 factors above
+            r, _ = residual(sub, w_bar[sub], m_bar[sub] if bool(given[sub].all()) else None)
             w_bar[sub] += self.solve(r, rows[sub])
             margins[sub] = _margins(features, y[sub], w_bar[sub], rows[sub])
         return w_bar, margins
@@ -934,8 +985,8 @@ class _Results:
         self.sat[index] = sat
 
 
-def _solve_batch(features: _Features, y: torch.Tensor, ridge: float,
-                 max_iter: int) -> _Results:
+def _solve_batch(features: _Features, y: torch.Tensor, ridge: float, max_iter: int,
+                 row_norms: torch.Tensor) -> _Results:
     """Run the finite Newton method on every problem of ``features`` (b, n_data, n_eff).
 
     Problems that finish are *frozen*: their results are stored, they take no further step,
@@ -944,7 +995,7 @@ def _solve_batch(features: _Features, y: torch.Tensor, ridge: float,
     batch, n_data, n_eff = features.phi.shape
     device = features.phi.device
     results = _Results(batch, n_eff, device)
-    work = _Work(features, y, ridge)
+    work = _Work(features, y, ridge, row_norms)
     frozen = torch.zeros(batch, dtype=torch.bool, device=device)
     separable_possible = ridge == 0.0
 
@@ -984,7 +1035,7 @@ def _solve_batch(features: _Features, y: torch.Tensor, ridge: float,
         candidate = ~frozen & reproduced(m_bar, w_bar, work.active, work.rounding)
         if bool(candidate.any()):
             rows = _rows(candidate)
-            refined, margins = newton.refine(rows, w_bar[rows])
+            refined, margins = newton.refine(rows, w_bar[rows], m_bar[rows])
             same = reproduced(margins, refined, work.active[rows], work.rounding[rows])
             finish(rows[same], refined[same], True)
             w_bar[rows], m_bar[rows] = refined, margins
@@ -1083,13 +1134,15 @@ def solve_quadratic_hinge(features, labels, ridge: float = 0.0, *, device=None,
                             f"{type(cpu_threads).__name__}")
         if cpu_threads < 1:
             raise ValueError(f"cpu_threads must be None or >= 1; got {cpu_threads}")
-    phi, y, ridge, max_iter, device = _check_inputs(features, labels, ridge, max_iter, device)
+    threads = None if cpu_threads is None else int(cpu_threads)
+    phi, y, ridge, max_iter, device, row_norms = _check_inputs(features, labels, ridge,
+                                                               max_iter, device, threads)
     batched = phi.ndim == 3
     if not batched:
-        phi, y = phi.unsqueeze(0), y.unsqueeze(0)
-    with _cpu_threads(device, None if cpu_threads is None else int(cpu_threads)):
+        phi, y, row_norms = phi.unsqueeze(0), y.unsqueeze(0), row_norms.unsqueeze(0)
+    with _cpu_threads(device, threads):
         host = HOST_KERNELS and device.type == "cpu"
-        results = _solve_batch(_Features(phi, host), y, ridge, max_iter)
+        results = _solve_batch(_Features(phi, host), y, ridge, max_iter, row_norms)
         features = _Features(phi, host, single=False)  # every problem, float64 only
         w = results.w
         margins = _margins(features, y, w)

@@ -346,3 +346,25 @@ def test_linear_algebra_branches_agree(monkeypatch, setting, value, ridge):
         assert solution.loss[b] == pytest.approx(loss_ref, rel=1e-8)
         assert solution.kkt_residual[b] < 1e-13
         assert_exact_solution(solution_at(solution, b), x[b], y[b], ridge)
+
+
+def test_host_gram_updates_match_the_recomputed_gram():
+    """In-place ssyrk updates of the host float32 Gram (upper triangle) and its norm."""
+    import jamming.simulate.hinge as hinge
+
+    x, _ = instances(16, 3, 40, 12)
+    phi = torch.tensor(x)
+    rng = np.random.default_rng(1)
+    before = torch.tensor(rng.random((3, 40)) < 0.7)
+    after = torch.tensor(rng.random((3, 40)) < 0.6)
+    for host in (True, False):
+        features = hinge._Features(phi, host)
+        gram = features.gram(before, 0.1, torch.float32)
+        sign = after.to(torch.float32) - before.to(torch.float32)
+        features.update_gram(gram, before ^ after, sign)
+        fresh = features.gram(after, 0.1, torch.float64)
+        upper = np.triu(np.ones((12, 12), dtype=bool))
+        np.testing.assert_allclose(gram.numpy()[:, upper], fresh.numpy()[:, upper],
+                                   rtol=0, atol=1e-4 * float(fresh.abs().max()))
+        np.testing.assert_allclose(hinge._gram_norm(gram, host).numpy(),
+                                   fresh.abs().sum(-1).amax(-1).numpy(), rtol=1e-5)
