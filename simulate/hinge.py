@@ -176,6 +176,9 @@ import torch
 
 #: Relative amount by which a separating ``w`` is scaled beyond ``1 / min margin``.
 SAT_SCALE_SLACK = 1e-9
+#: Largest KKT residual (see ``HingeSolution.kkt_residual``) of a result reported as
+#: converged and UNSAT; certified minima reach about 1e-15.
+KKT_TOLERANCE = 1e-10
 
 
 @dataclass(frozen=True)
@@ -210,8 +213,12 @@ class HingeSolution:
         :math:`\min_\mu y_\mu w\cdot\phi_\mu`.
     converged : bool or numpy.ndarray of bool, shape (batch,)
         True iff the method stopped on its exact criterion (active set reproduced by the
-        Newton point, or separability certified); False if ``max_iter`` ran out or the line
-        search could not decrease the loss (then ``w`` is the last iterate).
+        Newton point, or separability certified) *and* the result is certified: SAT with
+        ``margin >= 1``, or a KKT residual at most ``KKT_TOLERANCE``. False if ``max_iter``
+        ran out, the line search could not decrease the loss (then ``w`` is the last
+        iterate), or the criterion was met at a point that fails the certificate: seen on
+        data separable with :math:`\kappa_\mathrm{max}` of order 1e-7 (:math:`\|w\|` of
+        order 1e6), where float64 cannot resolve the active set.
     """
 
     loss: float | np.ndarray
@@ -1037,6 +1044,17 @@ def _solve_batch(features: _Features, y: torch.Tensor, ridge: float, max_iter: i
             rows = _rows(candidate)
             refined, margins = newton.refine(rows, w_bar[rows], m_bar[rows])
             same = reproduced(margins, refined, work.active[rows], work.rounding[rows])
+            if separable_possible:
+                # Next to the transition (kappa_max ~ 1e-6, |w| ~ 1e5) the refined point can
+                # separate the data up to rounding while the tolerance of ``reproduced``,
+                # which grows with |w|, calls it reproduced: certify SAT first.
+                separating = same & (margins.amin(-1) > 0)
+                if bool(separating.any()):
+                    sub = _rows(separating)
+                    scaled, _, ok = _certify_separable(features, work.y[rows[sub]],
+                                                       refined[sub], margins[sub], rows[sub])
+                    finish(rows[sub[ok]], scaled[ok], True, True)
+                    same = same & ~separating
             finish(rows[same], refined[same], True)
             w_bar[rows], m_bar[rows] = refined, margins
 
@@ -1157,11 +1175,14 @@ def solve_quadratic_hinge(features, labels, ridge: float = 0.0, *, device=None,
                  + ridge * w.abs().amax(-1))
         kkt = torch.where(scale > 0, size / torch.where(scale > 0, scale, 1.0),
                           torch.where(size > 0, torch.inf, 0.0))
+        sat = results.sat & (margins.amin(-1) >= 1.0)
         out = {
             "loss": loss, "n_delta": (delta > 0).sum(-1), "w": w, "active": delta > 0,
             "delta": delta, "iterations": results.iterations, "kkt_residual": kkt,
-            "sat": results.sat & (margins.amin(-1) >= 1.0), "margin": margins.amin(-1),
-            "converged": results.converged,
+            "sat": sat, "margin": margins.amin(-1),
+            # converged means certified: SAT with its margin, or a KKT residual below
+            # KKT_TOLERANCE (the active-set criterion alone accepts near-degenerate points)
+            "converged": results.converged & (sat | (kkt <= KKT_TOLERANCE)),
         }
         out = {name: value.cpu().numpy() for name, value in out.items()}
     if not batched:

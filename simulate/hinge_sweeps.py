@@ -59,6 +59,9 @@ def hinge_gaussian_trials(params: dict, device: str = "cpu") -> dict:
     features = np.stack([gaussian_features(n_data, n_eff, rng) for _ in range(params["batch"])])
     labels = np.stack([random_labels(n_data, rng) for _ in range(params["batch"])])
     solution = solve_quadratic_hinge(features, labels, device=device)
+    if not np.all(solution.converged):  # the point fails loudly rather than store a guess
+        raise RuntimeError(f"the solver did not converge (certified) on problems "
+                           f"{np.flatnonzero(~np.asarray(solution.converged)).tolist()}")
     hessian_min = [
         unsatisfied_hessian_minimum(features[b], np.asarray(solution.active[b]))
         for b in range(params["batch"])

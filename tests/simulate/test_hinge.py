@@ -368,3 +368,35 @@ def test_host_gram_updates_match_the_recomputed_gram():
                                    rtol=0, atol=1e-4 * float(fresh.abs().max()))
         np.testing.assert_allclose(hinge._gram_norm(gram, host).numpy(),
                                    fresh.abs().sum(-1).amax(-1).numpy(), rtol=1e-5)
+
+
+def _teacher_instance(psi, input_dim, instance, n_data):
+    """The first ``n_data`` points of one ``teacher-test-cusp`` paper instance."""
+    from jamming.simulate.features import random_feature_map
+    from jamming.simulate.generalization import cusp_points
+
+    (point,) = [p for p in cusp_points("paper")
+                if p["psi"] == psi and p["input_dim"] == input_dim and p["instance"] == instance]
+    rng = np.random.default_rng(point["seed"])
+    n_features = round(psi * input_dim)
+    weights = rng.standard_normal((n_features, input_dim))
+    teacher = rng.standard_normal(input_dim)
+    inputs = rng.standard_normal((round(point["max_load"] * n_features), input_dim))[:n_data]
+    return random_feature_map(inputs, weights), np.sign(inputs @ teacher)
+
+
+@pytest.mark.parametrize("instance, n_star", [(22, 1118), (35, 1182), (12, 1217)])
+def test_barely_separable_data_are_certified_or_not_converged(instance, n_star):
+    """Regression: data separable with kappa_max ~ 1e-6 (LP-certified; the last separable
+    size of teacher-test-cusp instances) once came out 'converged' and UNSAT with a loss of
+    1e-21 or 93 and a KKT residual of 0.1 or 4e-8. Converged must mean certified."""
+    features, labels = _teacher_instance(2.0, 160, instance, n_star)
+    assert is_linearly_separable(features, labels)
+    solution = solve_quadratic_hinge(features, labels)
+    assert solution.sat or not solution.converged
+    if instance != 12:  # instance 12 (|w| ~ 2e6) is beyond the solver: not converged
+        assert solution.sat and solution.margin >= 1.0 and solution.loss == 0.0
+    features, labels = _teacher_instance(2.0, 160, instance, n_star + 1)
+    solution = solve_quadratic_hinge(features, labels)
+    assert solution.converged and not solution.sat
+    assert solution.kkt_residual < 1e-12 and solution.n_delta >= 320 + 1
