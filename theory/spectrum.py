@@ -1,5 +1,8 @@
-r"""Random-matrix laws for Gram matrices of random features.
+r"""Spectra of kernels and random-feature Gram matrices: Marchenko–Pastur, Edelman, Mercer
+eigenvalues of dot-product kernels on the sphere and their decay, Pennington–Worah.
 
+Marchenko–Pastur and Edelman
+----------------------------
 For :math:`\Phi \in \mathbb{R}^{N_\mathrm{data}\times N_\mathrm{eff}}` with i.i.d.
 :math:`N(0,1)` entries and :math:`\phi = N_\mathrm{data}/N_\mathrm{eff}`, the non-zero
 eigenvalues of :math:`K/N_\mathrm{eff} = \Phi\Phi^\top/N_\mathrm{eff}` (equivalently of
@@ -13,18 +16,153 @@ rank is :math:`N_\mathrm{eff} < N_\mathrm{data}`. At :math:`\phi = 1` (square
 \lambda_\mathrm{min}` has Edelman's limit law
 :math:`P(N^2\lambda_\mathrm{min}\le x) = 1 - e^{-x/2-\sqrt{x}}`.
 
+Mercer eigenvalues on the sphere (Funk–Hecke)
+---------------------------------------------
+:math:`\sigma` is the uniform *probability* measure on :math:`S^{d-1}\subset\mathbb{R}^d`
+(:math:`d \ge 2`), :math:`\omega_{d-1} = 2\pi^{d/2}/\Gamma(d/2)` the area of
+:math:`S^{d-1}`. :math:`P_k = P_k^{(d)}` is the Legendre polynomial of dimension :math:`d`,
+the Gegenbauer polynomial normalised to :math:`P_k(1) = 1`:
+:math:`P_k^{(d)}(t) = C_k^{(d-2)/2}(t)/C_k^{(d-2)/2}(1)` for :math:`d\ge3` (Legendre
+:math:`P_k` for :math:`d = 3`), Chebyshev :math:`T_k` for :math:`d = 2`; it obeys
+:math:`(k+d-2)P_{k+1} = (2k+d-2)\,t\,P_k - k P_{k-1}`. With :math:`\{Y_{kj}\}_{j\le N(d,k)}` an
+:math:`L^2(\sigma)`-orthonormal basis of the spherical harmonics of degree :math:`k`, the
+addition theorem reads :math:`\sum_j Y_{kj}(x)Y_{kj}(y) = N(d,k)\,P_k(x\cdot y)` (so
+:math:`\sum_j Y_{kj}(x)^2 = N(d,k)`), with multiplicities
+:math:`N(d,0) = 1`, :math:`N(d,k) = \frac{2k+d-2}{k}\binom{k+d-3}{d-2}`. A dot-product kernel
+then has the Mercer decomposition
+
+.. math::
+
+    \kappa(x\cdot y) = \sum_{k\ge0} \mu_k \sum_{j=1}^{N(d,k)} Y_{kj}(x)Y_{kj}(y)
+                     = \sum_{k\ge0} \mu_k N(d,k) P_k(x\cdot y),
+    \qquad
+    \int \kappa(x\cdot y) Y_{kj}(y)\, d\sigma(y) = \mu_k Y_{kj}(x),
+
+and the Funk–Hecke formula gives each distinct eigenvalue :math:`\mu_k` (multiplicity
+:math:`N(d,k)`):
+
+.. math::
+
+    \mu_k = \frac{\omega_{d-2}}{\omega_{d-1}} \int_{-1}^{1} \kappa(t) P_k(t)
+            (1-t^2)^{(d-3)/2}\, dt,
+    \qquad \frac{\omega_{d-2}}{\omega_{d-1}} = \frac{\Gamma(d/2)}{\sqrt\pi\,\Gamma((d-1)/2)}.
+
+In particular :math:`\sum_k N(d,k)\mu_k = \kappa(1)` and :math:`\mu_0 = E_\sigma[\kappa]`.
+
+Kernels of a one-hidden-layer ReLU network. With :math:`u = x\cdot x'` on the sphere,
+the arc-cosine kernels of order 0 and 1 (Cho & Saul 2009, normalised to 1 at
+:math:`u = 1`) are :math:`\kappa_0(u) = 1 - \arccos(u)/\pi` and
+:math:`\kappa_1(u) = (\sqrt{1-u^2} + u(\pi - \arccos u))/\pi`. The NTK of
+:math:`f(x) = \sqrt{2/m}\sum_{j=1}^m v_j \max(0, w_j\cdot x)` (:math:`w_j\sim N(0, I_d)`,
+:math:`v_j\sim N(0,1)`, both layers trained, no biases, NTK parametrization) is, as
+:math:`m\to\infty`, :math:`\kappa_\mathrm{NTK}(u) = u\,\kappa_0(u) + \kappa_1(u)`
+(Bietti & Mairal 2019, eq. (8); :math:`\kappa_\mathrm{NTK}(1) = 2`). In ``neural_tangents``
+terms this is ``stax.serial(Dense(m, W_std=1), Relu(), Dense(1, W_std=sqrt(2)))`` without
+biases applied to :math:`\sqrt{d}\,x` (its first layer divides by the fan-in :math:`d`).
+
+Decay. If near the ends :math:`\kappa(t) = p_\pm(t) + c_\pm (1\mp t)^\nu + o((1\mp t)^\nu)`
+with :math:`p_\pm` polynomials and :math:`\nu>0` not an integer, then
+
+.. math::
+
+    \mu_k \simeq \left(c_+ + (-1)^k c_-\right) A(d,\nu)\, k^{-(d-1+2\nu)}, \qquad
+    A(d,\nu) = \frac{2^{d-2+\nu}\,\Gamma(d/2)\,\Gamma(\nu+(d-1)/2)}{\sqrt\pi\,\Gamma(-\nu)},
+
+because the Funk–Hecke transform of :math:`(1-t)^\nu` is exactly
+:math:`\mu_k = A(d,\nu)\,\Gamma(k-\nu)/\Gamma(k+\nu+d-1)` (:func:`power_kernel_eigenvalue`;
+Gradshteyn–Ryzhik 7.391.4) and :math:`P_k(-t) = (-1)^kP_k(t)`; cf. Bietti & Bach 2021,
+Theorem 1. For :math:`\kappa_0` (:math:`\nu = 1/2`, :math:`c_\pm = \mp\sqrt2/\pi`) the even
+:math:`\mu_{k\ge2}` vanish and :math:`\mu_k \simeq 2^{d-1}\Gamma(d/2)^2\pi^{-2}k^{-d}` for odd
+:math:`k`; for :math:`\kappa_1` (:math:`\nu = 3/2`, :math:`c_\pm = 2\sqrt2/(3\pi)`) the odd
+:math:`\mu_{k\ge3}` vanish and :math:`\mu_k\simeq 2^d\Gamma(d/2)\Gamma(d/2+1)\pi^{-2}k^{-(d+2)}`
+for even :math:`k`; for the NTK (:math:`\nu = 1/2`, :math:`c_\pm = -\sqrt2/\pi`) the odd
+:math:`\mu_{k\ge3}` vanish and :math:`\mu_k \simeq 2^{d-1}\Gamma(d/2)^2\pi^{-2}k^{-d}` for even
+:math:`k` (Bietti & Mairal 2019, Prop. 5: :math:`\mu_k \asymp k^{-d}`, zero for odd
+:math:`k\ge3`; Geifman et al. 2020: the same :math:`k^{-d}` decay as the Laplace kernel).
+
+Pennington–Worah
+----------------
+:math:`X\in\mathbb{R}^{n_0\times m}` and :math:`W\in\mathbb{R}^{n_1\times n_0}` have i.i.d.
+:math:`N(0,1)` entries, :math:`Y = f(WX/\sqrt{n_0}) \in\mathbb{R}^{n_1\times m}` (entrywise),
+:math:`M = YY^\top/m` (:math:`n_1\times n_1`), and :math:`n_0, n_1, m\to\infty` with
+:math:`\phi = n_0/m` and :math:`\psi = n_0/n_1` fixed. With :math:`z\sim N(0,1)`, the
+activation is centred, :math:`E[f(z)] = 0`, and :math:`\eta = E[f(z)^2]`,
+:math:`\zeta = E[f'(z)]^2` (:math:`0\le\zeta\le\eta`). The Stieltjes transform
+:math:`G(z) = \int \rho(\lambda)\,d\lambda/(z-\lambda)` of the limiting spectrum of
+:math:`M` is :math:`G(z) = \frac{\psi}{z}P\!\left(\frac{1}{z\psi}\right) + \frac{1-\psi}{z}`,
+where :math:`P = P(t)` solves the quartic
+
+.. math::
+
+    P = 1 + (\eta-\zeta)\,t\,P_\phi P_\psi + \frac{P_\phi P_\psi\, t\,\zeta}
+        {1 - P_\phi P_\psi\, t\,\zeta}, \qquad P_\phi = 1 + (P-1)\phi,\
+        P_\psi = 1 + (P-1)\psi
+
+(Pennington & Worah 2017, Theorem 1). The density is
+:math:`\rho(\lambda) = -\operatorname{Im} G(\lambda + i0^+)/\pi` on the branch with
+:math:`G(z)\sim 1/z` at infinity (followed down from :math:`\lambda + i\infty`). Special
+cases: :math:`\zeta = 0` gives Marchenko–Pastur with ratio :math:`n_1/m = \phi/\psi` scaled
+by :math:`\eta`; :math:`\zeta = \eta` (linear :math:`f`) gives the spectrum of the product
+:math:`WXX^\top W^\top/(n_0 m)` of two Wishart matrices, not Marchenko–Pastur. For
+:math:`\zeta<\eta` the rank is :math:`\min(n_1, m)`, the atom at zero has mass
+:math:`\max(0, 1-\psi/\phi)`, and the lower edge reaches 0 at :math:`\phi = \psi`
+(:math:`n_1 = m`): the interpolation threshold of random-features regression with
+:math:`N_\mathrm{eff} = n_1` features and :math:`N_\mathrm{data} = m` samples, load
+:math:`N_\mathrm{data}/N_\mathrm{eff} = \psi/\phi = 1`.
+
 References
 ----------
 V. A. Marchenko, L. A. Pastur, Math. USSR Sbornik 1, 457 (1967).
 A. Edelman, "Eigenvalues and condition numbers of random matrices", SIAM J. Matrix Anal.
 Appl. 9, 543 (1988).
+K. Atkinson, W. Han, "Spherical Harmonics and Approximations on the Unit Sphere", Lecture
+Notes in Math. 2044, Springer (2012), ch. 2 (addition theorem, Funk–Hecke, N(d, k)).
+Y. Cho, L. K. Saul, "Kernel methods for deep learning", NeurIPS (2009).
+A. Bietti, J. Mairal, "On the inductive bias of neural tangent kernels", NeurIPS (2019).
+A. Geifman et al., "On the similarity between the Laplace and neural tangent kernels",
+NeurIPS (2020).
+A. Bietti, F. Bach, "Deep equals shallow for ReLU networks in kernel regimes", ICLR (2021).
+J. Pennington, P. Worah, "Nonlinear random matrix theory for deep learning", NeurIPS (2017).
+I. S. Gradshteyn, I. M. Ryzhik, "Table of Integrals", 7.391.4 (Jacobi-polynomial moments).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
 
+import mpmath
+import numpy as np
+import sympy
+from numpy.polynomial import polynomial as _poly
 from scipy.integrate import quad
+
+from jamming.validation import check_count as _check_count
+
+#: Names of the one-hidden-layer ReLU kernels known to this module (see the module docstring).
+RELU_KERNELS = ("arccos0", "arccos1", "relu_ntk")
+
+
+def _check_real(name: str, value, low: float = -math.inf, *, strict: bool = False,
+                high: float = math.inf) -> float:
+    """Return ``value`` as a float in the stated range, or raise naming ``name`` and the range."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number; got {value!r}") from None
+    above = number > low if strict else number >= low
+    if not (math.isfinite(number) and above and number <= high):
+        bound = ">" if strict else ">="
+        upper = f" and <= {high}" if math.isfinite(high) else ""
+        raise ValueError(f"{name} must be a finite number {bound} {low}{upper}; got {value!r}")
+    return number
+
+
+# --------------------------------------------------------------------------------------------
+# Marchenko–Pastur and Edelman
+# --------------------------------------------------------------------------------------------
 
 
 def marchenko_pastur_edges(phi: float) -> tuple[float, float]:
@@ -41,6 +179,40 @@ def smallest_nonzero_eigenvalue(phi: float) -> float:
     return marchenko_pastur_edges(phi)[0]
 
 
+def marchenko_pastur_density(x, phi: float) -> np.ndarray:
+    r"""Continuous part of the limiting eigenvalue density of ``K / N_eff`` (N_data eigenvalues).
+
+    :math:`\rho(x) = \sqrt{(b-x)(x-a)}/(2\pi\phi x)` on :math:`[a, b] = [(1-\sqrt\phi)^2,
+    (1+\sqrt\phi)^2]`, zero outside. It integrates to :math:`\min(1, 1/\phi)`; the rest is
+    the atom at 0 (:func:`marchenko_pastur_atom`). The density of the spectrum of
+    :math:`\Phi^\top\Phi/N_\mathrm{eff}` (N_eff eigenvalues) is :math:`\phi\,\rho`.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,) or scalar
+        Eigenvalue(s).
+    phi : float
+        :math:`N_\mathrm{data}/N_\mathrm{eff} > 0`.
+
+    Returns
+    -------
+    numpy.ndarray, shape of ``x``
+    """
+    low, high = marchenko_pastur_edges(phi)
+    x = np.asarray(x, dtype=np.float64)
+    inside = (x > low) & (x < high)
+    safe = np.where(inside, x, 1.0)
+    value = np.sqrt(np.clip((high - safe) * (safe - low), 0.0, None)) / (2 * math.pi * phi * safe)
+    return np.where(inside, value, 0.0)
+
+
+def marchenko_pastur_atom(phi: float) -> float:
+    """Mass :math:`\\max(0, 1 - 1/\\phi)` of the zero eigenvalue in the spectrum of ``K/N_eff``."""
+    low, _ = marchenko_pastur_edges(phi)  # validates phi
+    del low
+    return max(0.0, 1.0 - 1.0 / float(phi))
+
+
 def edelman_hard_edge_mean() -> float:
     """:math:`\\lim_N E[N^2\\lambda_\\mathrm{min}(\\Phi^\\top\\Phi/N)]` for square Gaussian Phi.
 
@@ -49,3 +221,843 @@ def edelman_hard_edge_mean() -> float:
     value, _ = quad(lambda x: math.exp(-x / 2.0 - math.sqrt(x)), 0.0, math.inf,
                     epsabs=1e-14, epsrel=1e-13)
     return value
+
+
+# --------------------------------------------------------------------------------------------
+# Mercer eigenvalues of dot-product kernels on S^{d-1} (Funk–Hecke)
+# --------------------------------------------------------------------------------------------
+
+
+def multiplicity(d: int, k: int) -> int:
+    r"""Dimension :math:`N(d,k)` of the spherical harmonics of degree ``k`` on :math:`S^{d-1}`.
+
+    :math:`N(d,0) = 1` and :math:`N(d,k) = \frac{2k+d-2}{k}\binom{k+d-3}{d-2}` for
+    :math:`k\ge1` (so :math:`N(2,k) = 2`, :math:`N(3,k) = 2k+1`). Exact integer arithmetic.
+
+    Parameters
+    ----------
+    d : int
+        Ambient dimension, :math:`d\ge2` (the sphere is :math:`S^{d-1}`).
+    k : int
+        Degree, :math:`k\ge0`.
+    """
+    d = _check_count("d", d, 2)
+    k = _check_count("k", k, 0)
+    if k == 0:
+        return 1
+    return (2 * k + d - 2) * math.comb(k + d - 3, d - 2) // k
+
+
+def funk_hecke_constant(d: int) -> mpmath.mpf:
+    r""":math:`\omega_{d-2}/\omega_{d-1} = \Gamma(d/2)/(\sqrt\pi\,\Gamma((d-1)/2))` at mpmath's
+    current precision (:math:`1/\pi` for :math:`d = 2`, :math:`1/2` for :math:`d = 3`)."""
+    d = _check_count("d", d, 2)
+    return mpmath.gamma(mpmath.mpf(d) / 2) / (
+        mpmath.sqrt(mpmath.pi) * mpmath.gamma(mpmath.mpf(d - 1) / 2))
+
+
+def sphere_legendre(k: int, d: int, t):
+    r"""Legendre polynomial of dimension ``d``, :math:`P_k^{(d)}(t)`, with :math:`P_k(1) = 1`.
+
+    Three-term recurrence :math:`(j+d-2)P_{j+1} = (2j+d-2)\,t\,P_j - jP_{j-1}`,
+    :math:`P_0 = 1`, :math:`P_1 = t`, in the arithmetic of ``t`` (float, numpy array or mpmath).
+
+    Parameters
+    ----------
+    k : int
+        Degree, :math:`\ge0`.
+    d : int
+        Dimension, :math:`\ge2`.
+    t : float, numpy.ndarray of any shape, or mpmath number
+    """
+    k = _check_count("k", k, 0)
+    d = _check_count("d", d, 2)
+    previous, current = t * 0 + 1, t
+    if k == 0:
+        return previous
+    for j in range(1, k):
+        previous, current = current, ((2 * j + d - 2) * t * current - j * previous) / (j + d - 2)
+    return current
+
+
+def arccos_kernel_0(t):
+    r"""Arc-cosine kernel of order 0, :math:`\kappa_0(t) = 1 - \arccos(t)/\pi`, in mpmath."""
+    return 1 - mpmath.acos(t) / mpmath.pi
+
+
+def arccos_kernel_1(t):
+    r""":math:`\kappa_1(t) = (\sqrt{1-t^2} + t(\pi - \arccos t))/\pi`, in mpmath."""
+    return (mpmath.sqrt(1 - t * t) + t * (mpmath.pi - mpmath.acos(t))) / mpmath.pi
+
+
+def relu_ntk_kernel(t):
+    r"""NTK of the two-layer ReLU network, :math:`t\,\kappa_0(t) + \kappa_1(t)`, in mpmath.
+
+    Normalisation of Bietti & Mairal (2019), :math:`\kappa(1) = 2`; see the module docstring.
+    """
+    angle = mpmath.acos(t)  # t kappa_0 + kappa_1 = (2 t (pi - angle) + sqrt(1 - t^2)) / pi
+    return (2 * t * (mpmath.pi - angle) + mpmath.sqrt(1 - t * t)) / mpmath.pi
+
+
+_KERNEL_FUNCTIONS = {"arccos0": arccos_kernel_0, "arccos1": arccos_kernel_1,
+                     "relu_ntk": relu_ntk_kernel}
+
+
+def relu_kernel(name: str) -> Callable:
+    """The mpmath callable of one of :data:`RELU_KERNELS`."""
+    if name not in _KERNEL_FUNCTIONS:
+        raise ValueError(f"kernel must be one of {', '.join(RELU_KERNELS)}; got {name!r}")
+    return _KERNEL_FUNCTIONS[name]
+
+
+def _tanh_sinh_level(level: int, h0: float, u_max: float):
+    """Abscissae ``u = j h`` of one level of the nested tanh-sinh rule (new nodes only)."""
+    h = h0 / 2**level
+    n = int(u_max / h) + 1
+    if level == 0:
+        return h, range(-n, n + 1)
+    return h, range(-n + (n + 1) % 2, n + 1, 2)  # odd j only
+
+
+def _funk_hecke_pass(kappa, d: int, k_max: int, wp: int, dps: int, zero_digits: int,
+                     max_level: int):
+    """One evaluation of all mu_k at working precision ``wp`` (decimal digits).
+
+    Returns the values (mpf), the scales ``M_even, M_odd`` (integrals of the absolute even and
+    odd parts times the weight) and the roundoff bound per k, all at precision ``wp``.
+    """
+    with mpmath.workdps(wp):
+        prec = mpmath.mp.prec + 16
+        pi = mpmath.pi
+        const = 2 * funk_hecke_constant(d)
+        # truncate |u| where the tanh-sinh weight ~ exp(-pi sinh u) is below 10^-wp
+        u_max = float(mpmath.asinh((wp * mpmath.log(10) + 20) / pi))
+        h0 = 0.5
+        one = 1 << prec
+        coeffs = [(2 * j + d - 2, j, j + d - 2) for j in range(k_max)]
+        raw = [0] * (k_max + 1)           # running sums of w * kappa_par * P_k (fixed point)
+        scale = [0, 0]                    # running sums of |w * kappa_par| (even, odd)
+        previous = None
+        for level in range(max_level + 1):
+            h, js = _tanh_sinh_level(level, h0, u_max)
+            t_fix, w_even, w_odd = [], [], []
+            for j in js:
+                u = mpmath.mpf(j) * h
+                s = pi / 2 * mpmath.sinh(u)
+                # theta in (0, pi/2): theta = (pi/4)(1 + tanh s), dtheta/du below
+                theta = (pi / 2) / (1 + mpmath.exp(-2 * s))
+                weight = (pi * pi / 8) * mpmath.cosh(u) / mpmath.cosh(s) ** 2
+                t = mpmath.cos(theta)
+                weight *= mpmath.sin(theta) ** (d - 2) * const
+                plus, minus = kappa(t), kappa(-t)
+                t_fix.append(int(mpmath.ldexp(t, prec)))
+                w_even.append(int(mpmath.ldexp(weight * (plus + minus) / 2, prec)))
+                w_odd.append(int(mpmath.ldexp(weight * (plus - minus) / 2, prec)))
+            t_arr = np.array(t_fix, dtype=object)
+            w_arr = (np.array(w_even, dtype=object), np.array(w_odd, dtype=object))
+            scale[0] += sum(abs(w) for w in w_even)
+            scale[1] += sum(abs(w) for w in w_odd)
+            p_prev = np.array([one] * len(t_fix), dtype=object)   # P_0
+            p_cur = t_arr                                           # P_1
+            raw[0] += int(w_arr[0].sum())
+            for k in range(1, k_max + 1):
+                if k > 1:
+                    a, b, c = coeffs[k - 1]
+                    p_prev, p_cur = p_cur, (a * ((t_arr * p_cur) >> prec) - b * p_prev) // c
+                raw[k] += int((w_arr[k % 2] * p_cur).sum()) >> prec
+            values = [mpmath.ldexp(r, -prec) * h for r in raw]
+            scales = [mpmath.ldexp(s_, -prec) * h for s_ in scale]
+            noise = [(k + 10) * mpmath.mpf(10) ** (-wp) * scales[k % 2] for k in range(k_max + 1)]
+            if previous is not None and level >= 2:
+                tolerance = [max(abs(v) * mpmath.mpf(10) ** (-(dps + 5)),
+                                 scales[k % 2] * mpmath.mpf(10) ** (-(zero_digits + 3)),
+                                 10 * noise[k]) for k, v in enumerate(values)]
+                if all(abs(v - p) <= tol for v, p, tol in zip(values, previous, tolerance,
+                                                              strict=True)):
+                    return values, scales, noise
+            previous = values
+    raise ArithmeticError(
+        f"mercer_eigenvalues: tanh-sinh quadrature did not converge in {max_level} levels "
+        f"(d={d}, k_max={k_max}, {wp} digits); is kappa smooth inside (-1, 1)?")
+
+
+def mercer_eigenvalues(kappa: Callable, d: int, k_max: int, dps: int = 30, *,
+                       zero_digits: int | None = None, max_level: int = 14) -> list:
+    r"""Mercer eigenvalues :math:`\mu_0,\dots,\mu_{k_\mathrm{max}}` of :math:`\kappa(x\cdot y)`
+    on :math:`S^{d-1}` with the uniform probability measure (Funk–Hecke formula).
+
+    :math:`\mu_k = \frac{\omega_{d-2}}{\omega_{d-1}}\int_{-1}^1\kappa(t)P_k(t)
+    (1-t^2)^{(d-3)/2}dt` with the normalisation :math:`P_k(1) = 1` (conventions in the module
+    docstring): :math:`\kappa(x\cdot y) = \sum_k\mu_k N(d,k)P_k(x\cdot y)`.
+
+    Method. With :math:`t = \cos\theta` and :math:`P_k(-t) = (-1)^kP_k(t)`,
+    :math:`\mu_k = 2\frac{\omega_{d-2}}{\omega_{d-1}}\int_0^{\pi/2}\kappa_\pm(\cos\theta)
+    P_k(\cos\theta)\sin^{d-2}\theta\,d\theta`, with :math:`\kappa_\pm` the even part of
+    :math:`\kappa` for even :math:`k` and the odd part for odd :math:`k` (the interval is split
+    at :math:`t = 0`). The substitution turns square-root end-point singularities in :math:`t`
+    (arc-cosine kernels and NTKs, :math:`\sqrt{1-t}`; Laplace kernel
+    :math:`e^{-\sqrt{2-2t}}`) into analytic functions of :math:`\theta`; other algebraic
+    end-point singularities are handled by the tanh-sinh (double-exponential) rule used on
+    :math:`[0, \pi/2]`. One nested rule serves all :math:`k`: :math:`\kappa` is evaluated twice
+    per node, :math:`P_k` by the three-term recurrence in fixed-point integer arithmetic, and
+    the step is halved until every :math:`\mu_k` changes by less than its tolerance. The
+    working precision starts at ``dps + 20`` digits and is raised until each
+    :math:`\mu_k` is resolved to ``dps`` significant digits (cancellation in the integral of
+    :math:`\kappa P_k` costs :math:`\log_{10}(M/|\mu_k|)` digits, :math:`M` below).
+
+    Parameters
+    ----------
+    kappa : callable
+        :math:`t\mapsto\kappa(t)` on :math:`[-1, 1]`, called with mpmath ``mpf`` arguments at
+        the working precision (use ``mpmath`` functions inside, e.g. :func:`relu_ntk_kernel`)
+        and returning a real number. It must be smooth on :math:`(-1, 1)`; at
+        :math:`t = \pm1` it may have integrable algebraic singularities.
+    d : int
+        Dimension of the ambient space, :math:`d\ge2` (sphere :math:`S^{d-1}`).
+    k_max : int
+        Largest degree, :math:`\ge0`.
+    dps : int
+        Significant decimal digits requested for every non-zero :math:`\mu_k`, :math:`\ge1`.
+    zero_digits : int, optional
+        :math:`\mu_k` is returned as exactly ``mpf(0)`` when
+        :math:`|\mu_k| < 10^{-\mathrm{zero\_digits}} M_\pm` with
+        :math:`M_\pm = \int|\kappa_\pm(x\cdot e)|\,d\sigma(x)` (the even part for even
+        :math:`k`, the odd part for odd :math:`k`), e.g. the odd :math:`\mu_{k\ge3}` of the
+        ReLU NTK. Default ``dps + 10``.
+    max_level : int
+        Most halvings of the quadrature step (default 14) before ``ArithmeticError``.
+
+    Returns
+    -------
+    list of mpmath.mpf, length k_max + 1
+        :math:`\mu_0,\dots,\mu_{k_\mathrm{max}}`, each with ``dps`` correct significant
+        digits (or exactly 0 as above), carried at the final working precision (convert with
+        ``float`` for double precision).
+
+    Examples
+    --------
+    >>> mu = mercer_eigenvalues(relu_ntk_kernel, 3, 4)
+    >>> [mpmath.nstr(m, 12) for m in mu]
+    ['0.5', '0.333333333333', '0.078125', '0.0', '0.00520833333333']
+    """
+    if not callable(kappa):
+        raise TypeError(f"kappa must be a callable t -> kappa(t); got {kappa!r}")
+    d = _check_count("d", d, 2)
+    k_max = _check_count("k_max", k_max, 0)
+    dps = _check_count("dps", dps, 1)
+    zero_digits = dps + 10 if zero_digits is None else _check_count("zero_digits",
+                                                                     zero_digits, 1)
+    max_level = _check_count("max_level", max_level, 3)
+    wp = dps + 20
+    for _ in range(8):
+        values, scales, noise = _funk_hecke_pass(kappa, d, k_max, wp, dps, zero_digits,
+                                                 max_level)
+        with mpmath.workdps(wp):
+            needed = wp
+            result = []
+            for k, value in enumerate(values):
+                scale = scales[k % 2]
+                floor = scale * mpmath.mpf(10) ** (-zero_digits)
+                if abs(value) <= 10 * noise[k] * mpmath.mpf(10) ** dps:  # not resolved yet
+                    if abs(value) < floor and 10 * noise[k] < floor:
+                        result.append(mpmath.mpf(0))
+                        continue
+                    size = max(abs(value), noise[k], floor)
+                    lost = int(mpmath.ceil(mpmath.log10((k + 10) * scale / size)))
+                    needed = max(needed, dps + lost + 3, wp + 5)
+                result.append(value)
+        if needed == wp:
+            return result
+        wp = needed
+    raise ArithmeticError("mercer_eigenvalues: working precision did not settle")
+
+
+def power_kernel_eigenvalue(nu, d: int, k: int, dps: int = 30) -> mpmath.mpf:
+    r"""Exact Funk–Hecke eigenvalue of :math:`\kappa(t) = (1-t)^\nu` on :math:`S^{d-1}`.
+
+    :math:`\mu_k = \frac{2^{d-2+\nu}\Gamma(d/2)\Gamma(\nu+(d-1)/2)}{\sqrt\pi}\,
+    \frac{\Gamma(k-\nu)}{\Gamma(-\nu)\Gamma(k+\nu+d-1)}` (from Gradshteyn–Ryzhik 7.391.4 with
+    :math:`\alpha=\beta=(d-3)/2`); zero for integer :math:`\nu < k`. It is the exact
+    eigenvalue behind :func:`endpoint_decay_law`.
+
+    Parameters
+    ----------
+    nu : float or mpmath number
+        Exponent, :math:`\nu > -(d-1)/2` (integrability).
+    d : int
+        Dimension, :math:`\ge2`.
+    k : int
+        Degree, :math:`\ge0`.
+    dps : int
+        Working decimal digits.
+    """
+    d = _check_count("d", d, 2)
+    k = _check_count("k", k, 0)
+    dps = _check_count("dps", dps, 1)
+    _check_real("nu", nu, -(d - 1) / 2, strict=True)
+    with mpmath.workdps(dps + 10):
+        nu = mpmath.mpf(nu)
+        prefactor = (mpmath.mpf(2) ** (d - 2 + nu) * mpmath.gamma(mpmath.mpf(d) / 2)
+                     * mpmath.gamma(nu + mpmath.mpf(d - 1) / 2) / mpmath.sqrt(mpmath.pi))
+        # Gamma(k - nu)/Gamma(-nu) = rising factorial (-nu)_k, exact zero for integer nu < k
+        return prefactor * mpmath.rf(-nu, k) / mpmath.gamma(k + nu + d - 1)
+
+
+# ---- exact rational eigenvalues of the ReLU kernels (odd d) ---------------------------------
+
+
+def _inverse_sqrt_moment_over_pi(m: int) -> sympy.Rational:
+    r""":math:`\frac1\pi\int_{-1}^1 t^m (1-t^2)^{-1/2}dt = \binom{m}{m/2}2^{-m}` (m even)."""
+    if m % 2:
+        return sympy.Integer(0)
+    return sympy.Rational(math.comb(m, m // 2), 2**m)
+
+
+def _relu_kernel_moments(name: str, n_max: int) -> list:
+    r"""Exact :math:`\int_{-1}^1\kappa(t)t^n dt` for n = 0..n_max (sympy Rationals).
+
+    From :math:`\frac1\pi\int\arccos(t)t^n dt = \frac{(-1)^n}{n+1} + \frac{J_{n+1}}{n+1}`
+    (integration by parts) and :math:`\frac1\pi\int\sqrt{1-t^2}\,t^n dt = J_n - J_{n+2}`, with
+    :math:`J_m` of :func:`_inverse_sqrt_moment_over_pi`.
+    """
+    def plain(n):           # int t^n
+        return sympy.Rational(2, n + 1) if n % 2 == 0 else sympy.Integer(0)
+
+    def arccos_(n):         # (1/pi) int arccos(t) t^n
+        return (sympy.Rational((-1) ** n, n + 1)
+                + _inverse_sqrt_moment_over_pi(n + 1) / (n + 1))
+
+    def sqrt_(n):           # (1/pi) int sqrt(1 - t^2) t^n
+        return _inverse_sqrt_moment_over_pi(n) - _inverse_sqrt_moment_over_pi(n + 2)
+
+    def order0(n):
+        return plain(n) - arccos_(n)
+
+    def order1(n):
+        return sqrt_(n) + plain(n + 1) - arccos_(n + 1)
+
+    moment = {"arccos0": order0, "arccos1": order1,
+              "relu_ntk": lambda n: order0(n + 1) + order1(n)}[name]
+    return [moment(n) for n in range(n_max + 1)]
+
+
+def relu_kernel_eigenvalues_exact(name: str, d: int, k_max: int) -> list:
+    r"""Exact Mercer eigenvalues of a ReLU kernel on :math:`S^{d-1}` for odd :math:`d` (sympy).
+
+    For odd :math:`d` the weight :math:`(1-t^2)^{(d-3)/2}`, the constant
+    :math:`\omega_{d-2}/\omega_{d-1}` and every moment :math:`\int\kappa(t)t^n dt` of the
+    arc-cosine kernels are rational (the :math:`\pi` of :math:`\arccos` and
+    :math:`\sqrt{1-t^2}` cancels), so each :math:`\mu_k` is a rational number. Derivation:
+    expand :math:`P_k(t)(1-t^2)^{(d-3)/2}` (``sympy.gegenbauer`` normalised by its value at
+    1) in monomials and combine with the exact moments. E.g. for the ReLU NTK on
+    :math:`S^2` (:math:`d = 3`): :math:`\mu_0 = 1/2`, :math:`\mu_1 = 1/3`,
+    :math:`\mu_2 = 5/64`, :math:`\mu_3 = 0`, :math:`\mu_4 = 1/192`.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`RELU_KERNELS`: ``"arccos0"`` (:math:`\kappa_0`), ``"arccos1"``
+        (:math:`\kappa_1`) or ``"relu_ntk"`` (:math:`t\kappa_0 + \kappa_1`).
+    d : int
+        Odd dimension :math:`\ge3`.
+    k_max : int
+        Largest degree, :math:`\ge0`.
+
+    Returns
+    -------
+    list of sympy.Rational, length k_max + 1
+    """
+    relu_kernel(name)  # validates the name
+    d = _check_count("d", d, 3)
+    if d % 2 == 0:
+        raise ValueError(f"d must be an odd integer >= 3 (rational eigenvalues); got {d}")
+    k_max = _check_count("k_max", k_max, 0)
+    t = sympy.Symbol("t")
+    constant = sympy.nsimplify(sympy.gamma(sympy.Rational(d, 2))
+                               / (sympy.sqrt(sympy.pi) * sympy.gamma(sympy.Rational(d - 1, 2))))
+    if not constant.is_Rational:
+        raise ArithmeticError(f"omega ratio not rational for d={d}: {constant}")
+    weight = sympy.Poly((1 - t**2) ** ((d - 3) // 2), t)
+    moments = _relu_kernel_moments(name, k_max + d - 3)
+    lam = sympy.Rational(d - 2, 2)
+    result = []
+    for k in range(k_max + 1):
+        gegenbauer = sympy.Poly(sympy.gegenbauer(k, lam, t), t)
+        legendre = gegenbauer * (1 / gegenbauer.eval(1))
+        coefficients = (legendre * weight).all_coeffs()[::-1]
+        result.append(constant * sum(c * moments[n] for n, c in enumerate(coefficients)))
+    return result
+
+
+# ---- decay laws ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecayLaw:
+    r"""Asymptotic law :math:`\mu_k \simeq C\,k^{-s}` on one parity class of :math:`k`.
+
+    Attributes
+    ----------
+    exponent : float
+        :math:`s = d - 1 + 2\nu`.
+    constant : float
+        :math:`C` on the class ``parity`` (the other class has constant ``other_constant``).
+    parity : str
+        ``"even"``, ``"odd"`` or ``"all"``: the class on which the law holds with ``constant``
+        (``"all"`` when both classes share it).
+    other_constant : float
+        Constant of the other class (0.0 for the ReLU kernels: their :math:`\mu_k` vanish
+        there beyond a fixed degree).
+    nu, c_plus, c_minus : float
+        End-point exponent and coefficients: :math:`\kappa(t) = p_\pm(t) + c_\pm(1\mp t)^\nu
+        + \dots` near :math:`t = \pm1`.
+    """
+
+    exponent: float
+    constant: float
+    parity: str
+    other_constant: float
+    nu: float
+    c_plus: float
+    c_minus: float
+
+    def __call__(self, k):
+        """Predicted :math:`\\mu_k` (float or numpy array) for ``k`` in the class."""
+        return self.constant * np.asarray(k, dtype=np.float64) ** (-self.exponent)
+
+
+def endpoint_decay_law(d: int, nu: float, c_plus: float, c_minus: float) -> DecayLaw:
+    r"""Leading decay of :math:`\mu_k` from the end-point singularities of :math:`\kappa`.
+
+    :math:`\mu_k \simeq (c_+ + (-1)^kc_-)A(d,\nu)\,k^{-(d-1+2\nu)}` with
+    :math:`A(d,\nu) = 2^{d-2+\nu}\Gamma(d/2)\Gamma(\nu+(d-1)/2)/(\sqrt\pi\,\Gamma(-\nu))`
+    (module docstring; Bietti & Bach 2021, Theorem 1).
+
+    Parameters
+    ----------
+    d : int
+        Dimension, :math:`\ge2`.
+    nu : float
+        Non-integer exponent :math:`\nu > 0`.
+    c_plus, c_minus : float
+        Coefficients of :math:`(1-t)^\nu` near :math:`t = 1` and :math:`(1+t)^\nu` near
+        :math:`t = -1`.
+    """
+    d = _check_count("d", d, 2)
+    nu = _check_real("nu", nu, 0.0, strict=True)
+    if float(nu).is_integer():
+        raise ValueError(f"nu must be a non-integer number > 0; got {nu}")
+    c_plus = _check_real("c_plus", c_plus)
+    c_minus = _check_real("c_minus", c_minus)
+    amplitude = float(mpmath.mpf(2) ** (d - 2 + nu) * mpmath.gamma(d / 2)
+                      * mpmath.gamma(nu + (d - 1) / 2)
+                      / (mpmath.sqrt(mpmath.pi) * mpmath.gamma(-nu)))
+    even, odd = (c_plus + c_minus) * amplitude, (c_plus - c_minus) * amplitude
+    if even == odd:
+        parity, constant, other = "all", even, odd
+    elif abs(even) >= abs(odd):
+        parity, constant, other = "even", even, odd
+    else:
+        parity, constant, other = "odd", odd, even
+    return DecayLaw(exponent=d - 1 + 2 * nu, constant=constant, parity=parity,
+                    other_constant=other, nu=nu, c_plus=c_plus, c_minus=c_minus)
+
+
+def predicted_decay(name: str, d: int) -> DecayLaw:
+    r"""Predicted decay of the Mercer eigenvalues of a ReLU kernel on :math:`S^{d-1}`.
+
+    =============  ===========  ========================================  ==========
+    kernel         exponent     constant                                  non-zero k
+    =============  ===========  ========================================  ==========
+    ``arccos0``    :math:`d`    :math:`2^{d-1}\Gamma(d/2)^2/\pi^2`        odd
+    ``arccos1``    :math:`d+2`  :math:`2^d\Gamma(d/2)\Gamma(d/2+1)/\pi^2`  even
+    ``relu_ntk``   :math:`d`    :math:`2^{d-1}\Gamma(d/2)^2/\pi^2`        even
+    =============  ===========  ========================================  ==========
+
+    On the other parity class the eigenvalues vanish exactly beyond :math:`k = 1` (the odd
+    parts of :math:`\kappa_1` and of the NTK are :math:`t/2` and :math:`t`; the even part of
+    :math:`\kappa_0` is 1/2). Exponents: Bietti & Mairal (2019), Prop. 5 (NTK,
+    :math:`k^{-d}`), Bach (2017) and Bietti & Bach (2021) (arc-cosine kernels of order
+    :math:`\alpha`: :math:`k^{-d-2\alpha}`), Geifman et al. (2020) (NTK and Laplace kernel,
+    both :math:`k^{-d}`); constants from :func:`endpoint_decay_law`.
+    """
+    relu_kernel(name)
+    d = _check_count("d", d, 2)
+    root2_pi = math.sqrt(2.0) / math.pi
+    if name == "arccos0":
+        return endpoint_decay_law(d, 0.5, -root2_pi, root2_pi)
+    if name == "arccos1":
+        return endpoint_decay_law(d, 1.5, 2 * root2_pi / 3, 2 * root2_pi / 3)
+    return endpoint_decay_law(d, 0.5, -root2_pi, -root2_pi)
+
+
+@dataclass(frozen=True)
+class DecayFit:
+    r"""Least-squares fit :math:`\log\mu_k = \log C - s\log k` on one parity class.
+
+    Attributes
+    ----------
+    exponent : float
+        :math:`s`.
+    exponent_stderr : float
+        Standard error of :math:`s` from the regression residuals (ordinary least squares).
+        The :math:`O(1/k)` corrections to the power law are systematic, so this measures the
+        curvature of :math:`\log\mu_k` over the range, not a statistical error; the fitted
+        :math:`s` approaches the asymptotic exponent like :math:`1/k_\mathrm{min}`.
+    constant : float
+        :math:`C`.
+    degrees : numpy.ndarray of int, shape (n,)
+        The degrees used.
+    local_exponents : numpy.ndarray, shape (n - 1,)
+        :math:`-\Delta\log\mu/\Delta\log k` between consecutive degrees used.
+    """
+
+    exponent: float
+    exponent_stderr: float
+    constant: float
+    degrees: np.ndarray
+    local_exponents: np.ndarray
+
+
+def fit_decay_exponent(mu: Sequence, k_min: int, k_max: int | None = None,
+                       parity: str | None = None) -> DecayFit:
+    r"""Fit the decay exponent of Mercer eigenvalues on a range of degrees.
+
+    Parameters
+    ----------
+    mu : sequence of numbers, length >= k_max + 1
+        :math:`\mu_0, \mu_1, \dots` (mpmath numbers or floats), indexed by degree.
+    k_min : int
+        Smallest degree used, :math:`\ge1`.
+    k_max : int, optional
+        Largest degree used (default ``len(mu) - 1``).
+    parity : {"even", "odd", "all"}, optional
+        Class of degrees used. Default: the class (``"even"`` or ``"odd"``) whose
+        :math:`\mu_k` on the range are all non-zero, or ``"all"`` when both are.
+
+    Returns
+    -------
+    DecayFit
+        Uses only the non-zero :math:`\mu_k` of the class; at least 3 are required and they
+        must have one sign.
+    """
+    k_min = _check_count("k_min", k_min, 1)
+    k_max = len(mu) - 1 if k_max is None else _check_count("k_max", k_max, k_min)
+    if k_max >= len(mu):
+        raise ValueError(f"k_max must be <= len(mu) - 1 = {len(mu) - 1}; got {k_max}")
+    values = {k: mpmath.mpf(mu[k]) for k in range(k_min, k_max + 1)}
+    if parity is None:
+        nonzero_even = all(values[k] != 0 for k in values if k % 2 == 0)
+        nonzero_odd = all(values[k] != 0 for k in values if k % 2 == 1)
+        parity = ("all" if nonzero_even and nonzero_odd
+                  else "even" if nonzero_even else "odd" if nonzero_odd else None)
+        if parity is None:
+            raise ValueError("mu has zeros in both parity classes on the range; pass parity")
+    if parity not in ("even", "odd", "all"):
+        raise ValueError(f"parity must be 'even', 'odd' or 'all'; got {parity!r}")
+    degrees = [k for k in values if values[k] != 0
+               and (parity == "all" or k % 2 == (0 if parity == "even" else 1))]
+    if len(degrees) < 3:
+        raise ValueError(f"need at least 3 non-zero mu_k of parity {parity!r} in "
+                         f"[{k_min}, {k_max}]; got {len(degrees)}")
+    signs = {mpmath.sign(values[k]) for k in degrees}
+    if len(signs) != 1:
+        raise ValueError("mu_k change sign on the range; fit |mu_k| explicitly if intended")
+    x = np.log(np.array(degrees, dtype=np.float64))
+    y = np.array([float(mpmath.log(abs(values[k]))) for k in degrees])
+    design = np.column_stack([np.ones_like(x), x])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    residual = y - design @ coef
+    dof = len(x) - 2
+    variance = float(residual @ residual) / dof if dof > 0 else 0.0
+    stderr = math.sqrt(variance / float(((x - x.mean()) ** 2).sum()))
+    local = -np.diff(y) / np.diff(x)
+    return DecayFit(exponent=float(-coef[1]), exponent_stderr=stderr,
+                    constant=float(np.exp(coef[0])) * float(next(iter(signs))),
+                    degrees=np.array(degrees), local_exponents=local)
+
+
+# --------------------------------------------------------------------------------------------
+# Pennington–Worah: nonlinear random-feature Gram matrices
+# --------------------------------------------------------------------------------------------
+
+
+def _check_pw(phi, psi, eta, zeta):
+    phi = _check_real("phi", phi, 0.0, strict=True)
+    psi = _check_real("psi", psi, 0.0, strict=True)
+    eta = _check_real("eta", eta, 0.0, strict=True)
+    zeta = _check_real("zeta", zeta, 0.0, high=eta)
+    return phi, psi, eta, zeta
+
+
+@cache
+def _pw_symbolic(case: str):
+    r"""The Pennington–Worah equation as a polynomial in :math:`G` with coefficients polynomial
+    in :math:`z`, and its discriminant in :math:`z` (sympy once, then lambdified).
+
+    With :math:`x = P - 1 = (zG - 1)/\psi` and :math:`t = 1/(z\psi)`, the equation times
+    :math:`1 - t\zeta A` (:math:`A = (1+\phi x)(1+\psi x)`),
+    :math:`x(1-t\zeta A) - (\eta-\zeta)tA(1-t\zeta A) - t\zeta A = 0`, is cleared of
+    denominators. Degree 4 in :math:`G` (2 when :math:`\zeta = 0`, 3 when
+    :math:`\zeta = \eta`). Working in :math:`G` rather than :math:`P` avoids the cancellation
+    in :math:`G = (1+\psi x)/z` near :math:`z = 0`.
+
+    Returns
+    -------
+    (callable, callable)
+        ``coefficients(z, eta, zeta, phi, psi)``: coefficients in increasing powers of
+        :math:`G`; ``discriminant(eta, zeta, phi, psi)``: coefficients in increasing powers of
+        :math:`z` of the discriminant divided by its largest power of :math:`z`.
+    """
+    x, t, eta, zeta, phi, psi, z, g = sympy.symbols("x t eta zeta phi psi z G")
+    a = (1 + phi * x) * (1 + psi * x)
+    q = x * (1 - t * zeta * a) - (eta - zeta) * t * a * (1 - t * zeta * a) - t * zeta * a
+    q = q.subs(zeta, {"general": zeta, "zero": sympy.Integer(0), "linear": eta}[case])
+    numerator, _ = sympy.fraction(sympy.together(q.subs({x: (z * g - 1) / psi,
+                                                         t: 1 / (z * psi)})))
+    polynomial = sympy.Poly(sympy.expand(numerator), g)
+    coefficients = sympy.lambdify((z, eta, zeta, phi, psi), polynomial.all_coeffs()[::-1],
+                                  "numpy")
+    disc = sympy.Poly(sympy.discriminant(polynomial), z).all_coeffs()[::-1]
+    while disc and disc[0] == 0:
+        disc.pop(0)
+    return coefficients, sympy.lambdify((eta, zeta, phi, psi), disc, "math")
+
+
+def _pw_case(eta: float, zeta: float) -> str:
+    return "zero" if zeta == 0 else "linear" if zeta == eta else "general"
+
+
+def _pw_roots(z: np.ndarray, phi, psi, eta, zeta) -> np.ndarray:
+    r"""All roots :math:`G` of the Pennington–Worah equation at each spectral parameter
+    (eigenvalues of the companion matrix of the polynomial of :func:`_pw_symbolic`).
+
+    Parameters
+    ----------
+    z : numpy.ndarray of complex, shape (n,)
+
+    Returns
+    -------
+    numpy.ndarray of complex, shape (n, degree)
+    """
+    coefficients, _ = _pw_symbolic(_pw_case(eta, zeta))
+    c = [np.broadcast_to(np.asarray(ci, dtype=complex), z.shape)
+         for ci in coefficients(z, eta, zeta, phi, psi)]
+    degree = len(c) - 1
+    companion = np.zeros((len(z), degree, degree), dtype=complex)
+    companion[:, 1:, :-1] = np.eye(degree - 1)
+    companion[:, :, -1] = -np.stack([ci / c[degree] for ci in c[:degree]], axis=-1)
+    return np.linalg.eigvals(companion)
+
+
+def _pw_track(z: np.ndarray, phi, psi, eta, zeta) -> np.ndarray:
+    """Physical root G at each ``z`` (Im z >= 0, z != 0), followed down from z + i Y."""
+    top = 10.0 * (1.0 + np.abs(z).max() + eta * (1.0 + 1.0 / psi) * (1.0 + phi))
+    floor = 1e-13 * (1.0 + np.abs(z.real))
+    current = None
+    for fraction in np.linspace(0.0, 1.0, 80):
+        heights = np.maximum(z.imag, top ** (1 - fraction) * floor ** fraction)
+        point = z.real + 1j * heights
+        roots = _pw_roots(point, phi, psi, eta, zeta)
+        target = 1.0 / point if current is None else current
+        current = roots[np.arange(len(z)), np.argmin(np.abs(roots - target[:, None]), axis=1)]
+    roots = _pw_roots(z, phi, psi, eta, zeta)
+    return roots[np.arange(len(z)), np.argmin(np.abs(roots - current[:, None]), axis=1)]
+
+
+def pennington_worah_stieltjes(z, phi: float, psi: float, eta: float, zeta: float):
+    r"""Stieltjes transform :math:`G(z) = \int\rho(\lambda)d\lambda/(z-\lambda)` of the limiting
+    spectrum of :math:`M = YY^\top/m` (Pennington & Worah 2017; module docstring).
+
+    The physical root of the quartic is followed from :math:`\operatorname{Re}z + iY`
+    (:math:`Y` large, where :math:`G\approx 1/z`) down to the requested
+    :math:`\operatorname{Im}z \ge 0` along a geometric path, choosing at each step the root
+    nearest to the previous one. For real :math:`z` this is :math:`G(z + i0^+)`, with
+    :math:`\operatorname{Im}G \le 0`.
+
+    Parameters
+    ----------
+    z : complex or array_like of complex, shape (n,)
+        Spectral parameter(s) with :math:`\operatorname{Im}z\ge0` and :math:`z\ne0`.
+    phi, psi : float
+        :math:`\phi = n_0/m > 0`, :math:`\psi = n_0/n_1 > 0`.
+    eta, zeta : float
+        :math:`\eta = E f(z)^2 > 0`, :math:`0\le\zeta = (E f'(z))^2\le\eta`.
+
+    Returns
+    -------
+    complex, or numpy.ndarray of complex of the shape of ``z``
+    """
+    phi, psi, eta, zeta = _check_pw(phi, psi, eta, zeta)
+    array = np.asarray(z, dtype=complex)
+    flat = array.reshape(-1)
+    if np.any(flat.imag < 0) or np.any(flat == 0) or not np.all(np.isfinite(flat)):
+        raise ValueError(f"z must be finite, non-zero, with Im z >= 0; got {z}")
+    result = _pw_track(flat, phi, psi, eta, zeta).reshape(array.shape)
+    return complex(result) if result.ndim == 0 else result
+
+
+def pennington_worah_density(x, phi: float, psi: float, eta: float, zeta: float) -> np.ndarray:
+    r"""Continuous part :math:`\rho(\lambda) = -\operatorname{Im}G(\lambda+i0^+)/\pi` of the
+    limiting spectral density of :math:`M = YY^\top/m` (:math:`n_1` eigenvalues).
+
+    Zero for :math:`\lambda\le0` (the atom at 0 is :func:`pennington_worah_atom`); it
+    integrates to ``1 - pennington_worah_atom(...)``.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,) or scalar
+    phi, psi, eta, zeta : float
+        As in :func:`pennington_worah_stieltjes`.
+
+    Returns
+    -------
+    numpy.ndarray, shape of ``x``
+    """
+    phi, psi, eta, zeta = _check_pw(phi, psi, eta, zeta)
+    x = np.asarray(x, dtype=np.float64)
+    flat = x.reshape(-1)
+    out = np.zeros(flat.shape)
+    positive = flat > 0
+    if positive.any():
+        g = _pw_track(flat[positive].astype(complex), phi, psi, eta, zeta)
+        out[positive] = np.maximum(0.0, -g.imag / math.pi)
+    return out.reshape(x.shape)
+
+
+def pennington_worah_atom(phi: float, psi: float, eta: float, zeta: float) -> float:
+    r"""Mass of the eigenvalue 0 in the limiting spectrum of :math:`M = YY^\top/m`.
+
+    :math:`1 - \mathrm{rank}/n_1`: :math:`\max(0, 1-\psi/\phi)` when :math:`\zeta<\eta`
+    (rank :math:`\min(n_1, m)`), :math:`\max(0, 1-\psi, 1-\psi/\phi)` when
+    :math:`\zeta = \eta` (linear :math:`f`, rank :math:`\min(n_0, n_1, m)`).
+    """
+    phi, psi, eta, zeta = _check_pw(phi, psi, eta, zeta)
+    if zeta == eta:
+        return max(0.0, 1.0 - psi, 1.0 - psi / phi)
+    return max(0.0, 1.0 - psi / phi)
+
+
+def pennington_worah_edges(phi: float, psi: float, eta: float, zeta: float) -> list[float]:
+    r"""Edges of the support of the continuous part of the Pennington–Worah spectrum.
+
+    The edges are among the real :math:`z > 0` at which the equation for :math:`G` has a
+    double root, i.e. the positive roots of its discriminant in :math:`z` (computed
+    symbolically once per case with sympy); a candidate is kept when the density
+    (:func:`pennington_worah_density`) is positive on exactly one side of it.
+
+    Parameters
+    ----------
+    phi, psi, eta, zeta : float
+        As in :func:`pennington_worah_stieltjes`.
+
+    Returns
+    -------
+    list of float
+        Increasing edges :math:`[a_1, b_1, a_2, b_2, \dots]` of the intervals of the support
+        (one interval in the cases met so far); ``edges[0]`` is the lower edge, the limit of
+        the smallest non-zero eigenvalue of :math:`M`, and is 0.0 when the support reaches 0
+        (then the density diverges there). Near the threshold, lower edges below about
+        :math:`10^{-9}` times the upper edge are not resolved and read as 0.
+    """
+    phi, psi, eta, zeta = _check_pw(phi, psi, eta, zeta)
+    _, discriminant = _pw_symbolic(_pw_case(eta, zeta))
+    coefficients = np.array([float(c) for c in discriminant(eta, zeta, phi, psi)])
+    roots = _poly.polyroots(_poly.polytrim(coefficients, tol=0.0))
+    candidates = sorted(r.real for r in roots if abs(r.imag) <= 1e-9 * abs(r) and r.real > 0)
+    if not candidates:
+        return []
+    candidates = np.array(candidates)
+    offset = 1e-3 * np.minimum(1.0, np.diff(np.concatenate([[0.0], candidates, [np.inf]]))
+                               .clip(max=np.inf)[:-1] / candidates)
+    sides = pennington_worah_density(np.concatenate([candidates * (1 - offset),
+                                                     candidates * (1 + offset)]),
+                                     phi, psi, eta, zeta).reshape(2, -1)
+    low, high = sides.min(axis=0), sides.max(axis=0)
+    edges = [float(e) for e, small, large in zip(candidates, low, high, strict=True)
+             if large > 1e-12 and large > 100 * small]
+    if len(edges) % 2:
+        edges.insert(0, 0.0)  # the support reaches 0: hard edge
+    return edges
+
+
+def pennington_worah_interpolation_threshold(psi: float, eta: float, zeta: float,
+                                             phi_bounds: tuple[float, float] | None = None
+                                             ) -> tuple[float, float]:
+    r"""Ratio :math:`\phi = n_0/m` at which the lower spectral edge of :math:`M` reaches 0.
+
+    The lower edge :math:`a_1(\phi)` (:func:`pennington_worah_edges`) is positive on both
+    sides of the threshold and touches 0 there quadratically (like :math:`(1-\sqrt{c})^2`
+    for Marchenko–Pastur), so :math:`\sqrt{a_1}` is locally linear in :math:`|\phi-\phi^*|`.
+    The threshold is located on a grid of :math:`\phi`, then :math:`\sqrt{a_1}` is fitted by a
+    straight line on the three resolved points on each side of the minimum (lower edges below
+    about :math:`10^{-9}` times the upper edge read as 0 and are skipped), twice on a grid
+    narrowed around the first estimate; the two zero crossings are averaged. For
+    :math:`\zeta<\eta` the answer is :math:`\phi^* = \psi`, i.e. :math:`n_1 = m`: the
+    interpolation threshold :math:`N_\mathrm{data}/N_\mathrm{eff} = m/n_1 = 1` of S1.
+
+    Parameters
+    ----------
+    psi : float
+        :math:`n_0/n_1 > 0`.
+    eta, zeta : float
+        With :math:`0\le\zeta<\eta` (the linear case :math:`\zeta = \eta` is refused).
+    phi_bounds : (float, float), optional
+        Search interval for :math:`\phi`, default :math:`(\psi/4, 4\psi)`.
+
+    Returns
+    -------
+    (float, float)
+        The threshold :math:`\phi^*` and half the distance between the two one-sided
+        zero crossings (a measure of its numerical uncertainty).
+    """
+    _, psi, eta, zeta = _check_pw(1.0, psi, eta, zeta)
+    if zeta == eta:
+        raise ValueError("zeta must be < eta (a linear activation has rank min(n0, n1, m))")
+    low, high = phi_bounds if phi_bounds is not None else (psi / 4, 4 * psi)
+    low = _check_real("phi_bounds[0]", low, 0.0, strict=True)
+    high = _check_real("phi_bounds[1]", high, low, strict=True)
+    estimate, spread = math.sqrt(low * high), math.inf
+    for width in (None, 0.05, 0.005):
+        if width is None:
+            grid = np.geomspace(low, high, 41)
+        else:
+            span = width * estimate
+            grid = np.linspace(max(low, estimate - span), min(high, estimate + span), 41)
+        roots = np.sqrt([pennington_worah_edges(phi, psi, eta, zeta)[0] for phi in grid])
+        best = int(np.argmin(roots))
+        left = [j for j in range(best + 1) if roots[j] > 0][-3:]
+        right = [j for j in range(best, len(grid)) if roots[j] > 0][:3]
+        if len(left) < 2 or len(right) < 2:
+            raise ArithmeticError("the lower edge does not reach 0 inside phi_bounds "
+                                  f"({low}, {high}); widen them")
+        crossings = []
+        for side in (left, right):
+            slope, intercept = np.polyfit(grid[side], roots[side], 1)
+            crossings.append(-intercept / slope)
+        estimate, spread = float(np.mean(crossings)), float(abs(np.diff(crossings)[0]) / 2)
+    return estimate, spread
+
+
+def gaussian_activation_constants(f: Callable, df: Callable,
+                                  n_nodes: int = 120) -> tuple[float, float, float]:
+    r""":math:`(E f(z),\ \eta = E f(z)^2,\ \zeta = (E f'(z))^2)` for :math:`z\sim N(0,1)`.
+
+    Gauss–Hermite quadrature (probabilists' weight, ``n_nodes`` nodes); accurate for smooth
+    activations. Pennington–Worah require :math:`E f(z) = 0`.
+
+    Parameters
+    ----------
+    f, df : callable
+        The activation and its derivative, vectorised over numpy arrays.
+    n_nodes : int
+        Number of quadrature nodes, :math:`\ge2`.
+    """
+    n_nodes = _check_count("n_nodes", n_nodes, 2)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(n_nodes)
+    weights = weights / math.sqrt(2 * math.pi)
+    values = np.asarray(f(nodes), dtype=np.float64)
+    mean = float(weights @ values)
+    eta = float(weights @ values**2)
+    zeta = float(weights @ np.asarray(df(nodes), dtype=np.float64)) ** 2
+    return mean, eta, zeta
