@@ -38,6 +38,7 @@ CLAIM_MODULES = (
     "jamming.compare.features",
     "jamming.compare.interpolation",
     "jamming.compare.generalization",
+    "jamming.compare.kernels",
 )
 
 

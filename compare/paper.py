@@ -8,6 +8,7 @@ from pathlib import Path
 
 from jamming.config import TEX_PACKAGES
 from jamming.theory.capacity import cover_probability_expr, unsat_branch_series
+from jamming.theory.kernels import latex_recursion
 
 
 class LatexError(RuntimeError):
@@ -34,7 +35,11 @@ def equations() -> dict[str, str]:
         terms = sum(c * epsilon ** sp.Rational(k, 2) for k, c in enumerate(series[name]))
         return sp.latex(terms, order="none") + r" + O(\epsilon^{3/2})"
 
+    relu, erf = latex_recursion("relu"), latex_recursion("erf")
     return {
+        "eq-kernel-dense": relu["dense_nngp"] + r", \qquad " + relu["dense_ntk"],
+        "eq-kernel-relu": relu["nngp"] + r", \\ " + relu["dot"],
+        "eq-kernel-erf": erf["nngp"] + r", \\ " + erf["dot"],
         "eq-cover": rf"p(N_\mathrm{{data}}, N_\mathrm{{eff}}) = {body}",
         "eq-unsat-series": (
             r"\frac{N_\Delta}{N_\mathrm{eff}} &= " + truncated("n_delta_over_n_eff")

@@ -11,6 +11,7 @@ from jamming.simulate.feature_sweeps import (
 from jamming.simulate.generalization import TEST_CUSP_SWEEP
 from jamming.simulate.hinge_sweeps import HINGE_GAUSSIAN_SWEEP
 from jamming.simulate.kernel_flow import KERNEL_FLOW_SWEEP
+from jamming.simulate.kernel_sweeps import KERNEL_MC_SWEEP
 from jamming.simulate.separability import COVER_SWEEP
 from jamming.simulate.spectra import GRAM_SWEEP
 from jamming.simulate.sweep import SweepSpec
@@ -19,7 +20,7 @@ SWEEPS: dict[str, SweepSpec] = {
     spec.name: spec
     for spec in (COVER_SWEEP, HINGE_GAUSSIAN_SWEEP, JACOBIAN_RANK_SWEEP, FEATURE_COVER_SWEEP,
                  TEACHER_SWEEP, TEST_CUSP_SWEEP, GRAM_SWEEP, KERNEL_FLOW_SWEEP,
-                 RELU_RANK_SWEEP)
+                 RELU_RANK_SWEEP, KERNEL_MC_SWEEP)
 }
 
 
