@@ -39,6 +39,8 @@ CLAIM_MODULES = (
     "jamming.compare.interpolation",
     "jamming.compare.generalization",
     "jamming.compare.kernels",
+    "jamming.compare.finite_width",
+    "jamming.compare.random_features",
 )
 
 

@@ -8,10 +8,12 @@ from jamming.simulate.feature_sweeps import (
     RELU_RANK_SWEEP,
     TEACHER_SWEEP,
 )
+from jamming.simulate.finite_width import FINITE_WIDTH_SWEEP
 from jamming.simulate.generalization import TEST_CUSP_SWEEP
 from jamming.simulate.hinge_sweeps import HINGE_GAUSSIAN_SWEEP
 from jamming.simulate.kernel_flow import KERNEL_FLOW_SWEEP
 from jamming.simulate.kernel_sweeps import KERNEL_MC_SWEEP
+from jamming.simulate.rf_spectrum import RF_SPECTRUM_SWEEP
 from jamming.simulate.separability import COVER_SWEEP
 from jamming.simulate.spectra import GRAM_SWEEP
 from jamming.simulate.sweep import SweepSpec
@@ -20,7 +22,8 @@ SWEEPS: dict[str, SweepSpec] = {
     spec.name: spec
     for spec in (COVER_SWEEP, HINGE_GAUSSIAN_SWEEP, JACOBIAN_RANK_SWEEP, FEATURE_COVER_SWEEP,
                  TEACHER_SWEEP, TEST_CUSP_SWEEP, GRAM_SWEEP, KERNEL_FLOW_SWEEP,
-                 RELU_RANK_SWEEP, KERNEL_MC_SWEEP)
+                 RELU_RANK_SWEEP, KERNEL_MC_SWEEP, RF_SPECTRUM_SWEEP,
+                 FINITE_WIDTH_SWEEP)
 }
 
 
