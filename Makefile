@@ -50,8 +50,11 @@ check-latex:
 	  echo "latexmk is not installed; on Debian/Ubuntu run:" >&2; \
 	  echo "  sudo apt-get install -y $(TEX_PACKAGES)" >&2; exit 1; }
 
+# every benchmark script; _*.py are helpers, nt_reference.py runs in the neural-tangents venv
+BENCHMARKS = $(filter-out benchmarks/nt_reference.py,$(wildcard benchmarks/[a-z]*.py))
+
 bench: install
-	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in $(BENCHMARKS); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 lint: install
 	$(BIN)/ruff check .

@@ -44,24 +44,15 @@ O(N^2 P): the "NTK-vector products" recipe of the torch.func tutorial (one ``vjp
 from __future__ import annotations
 
 import math
-import time
 
 import torch
+from _timing import best_time
 from threadpoolctl import threadpool_limits
 
 from jamming.simulate.features import sphere_inputs
 from jamming.simulate.ntk import DenseNetwork, empirical_ntk, empirical_ntk_loop, init_networks
 
 N_DATA, INPUT_DIM, WIDTH, W_STD, B_STD, THREADS = 512, 10, 1024, 1.5, 0.05, 1
-
-
-def best_time(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def case(input_dim: int):

@@ -63,12 +63,12 @@ rest.
 from __future__ import annotations
 
 import math
-import time
 from collections import Counter
 from unittest import mock
 
 import numpy as np
 import torch
+from _timing import best_time
 from torch.func import jacrev, vmap
 
 from jamming.simulate import feature_sweeps
@@ -84,15 +84,6 @@ from jamming.simulate.features import (
 SCALE, THREADS = "paper", 1
 #: The size of earlier versions of this benchmark (not used by the sweeps).
 CONTINUITY = (NetworkSpec(20, 256, depth=1, activation="relu"), 512)
-
-
-def best_time(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def recorded_calls(scale: str) -> dict[str, Counter]:

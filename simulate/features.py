@@ -329,14 +329,14 @@ def init_parameters(spec: NetworkSpec, rng, *, device="cpu") -> dict:
 
 
 def _activation_torch(z, activation: str):
+    """The activation by name, elementwise in torch (``"identity"`` and unknown names: z).
+
+    Shared with :mod:`jamming.simulate.ntk`, whose networks allow more activations.
+    """
     torch = _torch()
-    if activation == "relu":
-        return torch.relu(z)
-    if activation == "tanh":
-        return torch.tanh(z)
-    if activation == "erf":
-        return torch.special.erf(z)
-    return z
+    functions = {"relu": torch.relu, "tanh": torch.tanh, "erf": torch.special.erf,
+                 "abs": torch.abs, "sin": torch.sin, "gelu": torch.nn.functional.gelu}
+    return functions[activation](z) if activation in functions else z
 
 
 def network_output(spec: NetworkSpec, params: dict, inputs):

@@ -108,6 +108,7 @@ from typing import NamedTuple
 import numpy as np
 
 from jamming.simulate.features import (
+    _activation_torch,
     _check_inputs,
     _torch_device,
     random_features,
@@ -262,23 +263,6 @@ def init_networks(network: DenseNetwork, seed: int, n_networks: int = 1, *, firs
             for name, array in arrays.items()}
 
 
-def _activation(z, activation: str):
-    torch = _torch()
-    if activation == "relu":
-        return torch.relu(z)
-    if activation == "erf":
-        return torch.special.erf(z)
-    if activation == "tanh":
-        return torch.tanh(z)
-    if activation == "abs":
-        return torch.abs(z)
-    if activation == "sin":
-        return torch.sin(z)
-    if activation == "gelu":
-        return torch.nn.functional.gelu(z)
-    return z
-
-
 def _forward(network: DenseNetwork, params: dict, inputs, offsets=None, hidden_out=None):
     """Outputs for stacked ``(S, ...)`` or single-network parameters (broadcasting matmul).
 
@@ -296,7 +280,7 @@ def _forward(network: DenseNetwork, params: dict, inputs, offsets=None, hidden_o
                                                + b.shape[-1:])
         if offsets is not None and layer <= len(offsets):
             z = z + offsets[layer - 1]
-        hidden = _activation(z, network.activation) if layer <= network.depth else z
+        hidden = _activation_torch(z, network.activation) if layer <= network.depth else z
     return hidden[..., 0]
 
 
