@@ -230,6 +230,69 @@ def _check_loss(loss: str) -> None:
         raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
 
 
+def square_loss_flow(kernel, y, f0, times, eta: float = 1.0, *, kernel_test_train=None,
+                     f0_test=None) -> tuple[np.ndarray, np.ndarray | None]:
+    r"""Closed-form kernel gradient flow of the square loss, on training and test points.
+
+    With :math:`K = \sum_i \lambda_i v_iv_i^\top` (``eigh``; negative rounding clipped to 0),
+
+    .. math::
+
+        f(t) = y + e^{-\eta Kt}(f_0 - y),\qquad
+        f_\mathrm{test}(t) = f_{0,\mathrm{test}}
+            + K_{\mathrm{test},\mathrm{train}}\,\frac{1 - e^{-\eta Kt}}{K}\,(y - f_0),
+
+    the second being the linearised network's prediction on test inputs (Lee et al. 2019,
+    eq. 9), where :math:`(1 - e^{-\eta\lambda t})/\lambda` is taken as ``-expm1(-eta lambda
+    t) / lambda`` and as its limit :math:`\eta t` at :math:`\lambda = 0` (exact on
+    :math:`\ker K`, which :math:`K_{\mathrm{test},\mathrm{train}}` annihilates when both
+    come from the same features).
+
+    Parameters
+    ----------
+    kernel : array_like, shape (n, n)
+        Symmetric positive semi-definite :math:`K` on the training inputs.
+    y, f0 : array_like, shape (n,)
+        Targets and initial outputs.
+    times : array_like, shape (n_times,)
+        :math:`t \ge 0`.
+    eta : float
+        Learning rate :math:`\eta > 0`.
+    kernel_test_train : array_like, shape (n_test, n), optional
+        :math:`K(x_\mathrm{test}, x_\mathrm{train})`; with ``f0_test`` (shape (n_test,)).
+
+    Returns
+    -------
+    f : numpy.ndarray, shape (n_times, n)
+    f_test : numpy.ndarray, shape (n_times, n_test), or None
+    """
+    kernel = _check_kernel(kernel)
+    n = kernel.shape[0]
+    y, f0 = _check_vector("y", y, n), _check_vector("f0", f0, n)
+    times = np.atleast_1d(np.asarray(times, dtype=np.float64))
+    if times.ndim != 1 or not np.all(times >= 0):
+        raise ValueError("times must be a 1-D array of values >= 0")
+    if not eta > 0:
+        raise ValueError(f"eta must be > 0; got {eta!r}")
+    values, vectors = np.linalg.eigh(kernel)
+    values = np.clip(values, 0.0, None)
+    decay = np.exp(-eta * np.outer(times, values))                   # (n_times, n)
+    residual = vectors.T @ (f0 - y)
+    f = y + (decay * residual) @ vectors.T
+    if kernel_test_train is None:
+        return f, None
+    cross = np.asarray(kernel_test_train, dtype=np.float64)
+    if cross.ndim != 2 or cross.shape[1] != n:
+        raise ValueError(f"kernel_test_train must have shape (n_test, {n}); got {cross.shape}")
+    f0_test = _check_vector("f0_test", f0_test, cross.shape[0])
+    exponent = eta * np.outer(times, values)
+    positive = values > 0
+    gain = np.where(positive, -np.expm1(-exponent) / np.where(positive, values, 1.0),
+                    eta * times[:, None])
+    f_test = f0_test + (gain * (vectors.T @ (y - f0))) @ (cross @ vectors).T
+    return f, f_test
+
+
 def _check_kernel(kernel) -> np.ndarray:
     kernel = np.asarray(kernel, dtype=np.float64)
     if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:

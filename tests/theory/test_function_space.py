@@ -111,3 +111,29 @@ def test_edelman_mean_against_its_own_law_by_monte_carlo():
     samples = root**2
     standard_error = samples.std() / np.sqrt(samples.size)
     assert abs(samples.mean() - edelman_hard_edge_mean()) < 4 * standard_error
+
+
+def test_square_loss_flow_against_expm_and_the_linear_model():
+    """f(t) against scipy's expm, and train/test outputs against the exact flow of a linear
+    model in feature space (w' = -eta Phi^T (Phi w - y)), integrated by expm in w-space."""
+    from jamming.theory.function_space import square_loss_flow
+
+    rng = np.random.default_rng(5)
+    features = rng.standard_normal((6, 4))          # rank 4 < 6: K singular
+    test_features = rng.standard_normal((3, 4))
+    kernel, cross = features @ features.T, test_features @ features.T
+    w0, y, eta = rng.standard_normal(4), rng.standard_normal(6), 0.3
+    f0, f0_test = features @ w0, test_features @ w0
+    times = np.array([0.0, 0.5, 2.0, 10.0])
+    f, f_test = square_loss_flow(kernel, y, f0, times, eta, kernel_test_train=cross,
+                                 f0_test=f0_test)
+    gram = features.T @ features
+    for i, t in enumerate(times):
+        assert_allclose(f[i], y + expm(-eta * kernel * t) @ (f0 - y), atol=1e-12)
+        # w(t) = w* + e^{-eta G t}(w0 - w*) on range(G) = all of R^4 here (G invertible)
+        w_star = np.linalg.solve(gram, features.T @ y)
+        w = w_star + expm(-eta * gram * t) @ (w0 - w_star)
+        assert_allclose(f[i], features @ w, atol=1e-10)
+        assert_allclose(f_test[i], test_features @ w, atol=1e-10)
+    with pytest.raises(ValueError, match="eta"):
+        square_loss_flow(kernel, y, f0, times, eta=0.0)
