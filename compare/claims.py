@@ -41,6 +41,7 @@ CLAIM_MODULES = (
     "jamming.compare.kernels",
     "jamming.compare.finite_width",
     "jamming.compare.random_features",
+    "jamming.compare.large_steps",
 )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from jamming.config import TEX_PACKAGES
 from jamming.theory.capacity import cover_probability_expr, unsat_branch_series
 from jamming.theory.kernels import latex_recursion
+from jamming.theory.stabilization import verify_stabilization
 
 
 class LatexError(RuntimeError):
@@ -49,10 +50,46 @@ def equations() -> dict[str, str]:
     }
 
 
+#: The properties of :func:`jamming.theory.stabilization.verify_stabilization` in LaTeX.
+_PROPERTY_LATEX = {
+    "P1": r"1 + \gamma(1 - z^2) > 0", "P2": r"h_\gamma(z) < b", "P3": r"\gamma z(1+z) > 1",
+    "P4": r"h_\gamma(z) > a", "P5": r"h_\gamma(z) > 1 + \varepsilon",
+    "P6": r"h_\gamma(z) < 1 - \varepsilon", "P7": r"\gamma z(1+z) > 2",
+}
+
+
+def certificate_table(stated=(1.01, 1.25), wider=(1.01, 1.26)) -> str:
+    """LaTeX table of the interval-arithmetic certificate of the loss-stabilisation
+    proposition on ``stated`` (per property: rectangle, boxes, certified fraction of its
+    area) and the outcome of the same check on ``wider``."""
+    proof, refuted = verify_stabilization(*stated), verify_stabilization(*wider)
+    lines = [r"\begin{tabular}{llrr}", r"\toprule",
+             r"property & $z$-interval & boxes & certified area \\", r"\midrule"]
+    for name, boxes in proof.boxes.items():
+        label = name.split(":", 1)[0]
+        z_lo = min(b[1][0] for b in boxes)
+        z_hi = max(b[1][1] for b in boxes)
+        full = (stated[1] - stated[0]) * (z_hi - z_lo)
+        lines.append(rf"{label}: ${_PROPERTY_LATEX[label]}$ & "
+                     rf"$[{z_lo:.6g}, {z_hi:.6g}]$ & {len(boxes)} & "
+                     rf"{proof.measure[name] / full:.12f} \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    g, z = refuted.counterexample if refuted.counterexample else (float("nan"), float("nan"))
+    outcome = (rf"\par\smallskip On $\gamma\in[{wider[0]}, {wider[1]}]$: "
+               rf"{refuted.failing_property.split(':')[0]} fails, counterexample "
+               rf"$(\gamma, z) = ({g:.6g}, {z:.6g})$." if not refuted.holds else
+               rf"\par\smallskip On $\gamma\in[{wider[0]}, {wider[1]}]$ the check also holds.")
+    header = (rf"% certificate on gamma in [{stated[0]}, {stated[1]}]: holds = {proof.holds}"
+              "\n")
+    return header + "\n".join(lines) + "\n" + outcome
+
+
 def write_generated(folder: Path, scale: str) -> list[Path]:
-    """Write the equation files and ``scale.tex`` (the ``\\jammingscale`` macro)."""
+    """Write the equation files, the S4 certificate table and ``scale.tex`` (the
+    ``\\jammingscale`` macro)."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {folder / f"{stem}.tex": text + "\n" for stem, text in equations().items()}
+    files[folder / "s4-certificate.tex"] = certificate_table() + "\n"
     files[folder / "scale.tex"] = rf"\newcommand{{\jammingscale}}{{{scale}}}" + "\n"
     for path, text in files.items():
         path.write_text(text)

@@ -13,6 +13,7 @@ from jamming.simulate.generalization import TEST_CUSP_SWEEP
 from jamming.simulate.hinge_sweeps import HINGE_GAUSSIAN_SWEEP
 from jamming.simulate.kernel_flow import KERNEL_FLOW_SWEEP
 from jamming.simulate.kernel_sweeps import KERNEL_MC_SWEEP
+from jamming.simulate.map_sweeps import MAP_SWEEP, SGD_BOUNCE_SWEEP
 from jamming.simulate.rf_spectrum import RF_SPECTRUM_SWEEP
 from jamming.simulate.separability import COVER_SWEEP
 from jamming.simulate.spectra import GRAM_SWEEP
@@ -23,7 +24,7 @@ SWEEPS: dict[str, SweepSpec] = {
     for spec in (COVER_SWEEP, HINGE_GAUSSIAN_SWEEP, JACOBIAN_RANK_SWEEP, FEATURE_COVER_SWEEP,
                  TEACHER_SWEEP, TEST_CUSP_SWEEP, GRAM_SWEEP, KERNEL_FLOW_SWEEP,
                  RELU_RANK_SWEEP, KERNEL_MC_SWEEP, RF_SPECTRUM_SWEEP,
-                 FINITE_WIDTH_SWEEP)
+                 FINITE_WIDTH_SWEEP, MAP_SWEEP, SGD_BOUNCE_SWEEP)
 }
 
 
