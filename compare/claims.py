@@ -42,6 +42,8 @@ CLAIM_MODULES = (
     "jamming.compare.finite_width",
     "jamming.compare.random_features",
     "jamming.compare.large_steps",
+    "jamming.compare.diagonal_networks",
+    "jamming.compare.sparse_features",
 )
 
 

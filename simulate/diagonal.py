@@ -660,8 +660,8 @@ def label_noise_point(params: dict) -> dict:
 #: (lambda, eta) pairs, sizes, time and runs of the label-noise sweep per scale;
 #: sigma = sqrt(lambda n / eta), so pairs with one lambda share the first-order Lasso.
 LABEL_NOISE_GRIDS = {
-    "quick": {"n": 20, "d": 50, "r": 3, "lams": (0.05,), "etas": (0.02, 0.04), "time": 200.0,
-              "n_runs": 2},
+    "quick": {"n": 20, "d": 50, "r": 3, "lams": (0.05,), "etas": (0.01, 0.02, 0.04),
+              "time": 400.0, "n_runs": 4},
     "paper": {"n": 80, "d": 200, "r": 20, "lams": (0.01, 0.03, 0.1), "etas": (0.01, 0.02, 0.04),
               "time": None, "n_runs": 4},
     "full": {"n": 80, "d": 200, "r": 20, "lams": (0.003, 0.01, 0.03, 0.1, 0.3),
