@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from jamming.simulate.diagonal import LABEL_NOISE_SWEEP, SPARSE_FEATURES_SWEEP, WOODWORTH_SWEEP
 from jamming.simulate.feature_sweeps import (
     FEATURE_COVER_SWEEP,
     JACOBIAN_RANK_SWEEP,
     RELU_RANK_SWEEP,
     TEACHER_SWEEP,
 )
-from jamming.simulate.diagonal import LABEL_NOISE_SWEEP, SPARSE_FEATURES_SWEEP, WOODWORTH_SWEEP
 from jamming.simulate.finite_width import FINITE_WIDTH_SWEEP
 from jamming.simulate.generalization import TEST_CUSP_SWEEP
 from jamming.simulate.hinge_sweeps import HINGE_GAUSSIAN_SWEEP
