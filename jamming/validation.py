@@ -20,3 +20,31 @@ def check_count(name: str, value, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
     return int(value)
+
+
+def check_finite(name: str, value) -> float:
+    """Return ``value`` as a ``float`` if it is finite.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is NaN or infinite; the message names ``name``.
+    """
+    value = float(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be finite; got {value}")
+    return value
+
+
+def check_positive(name: str, value) -> float:
+    """Return ``value`` as a ``float`` if it is finite and ``> 0``.
+
+    Raises
+    ------
+    ValueError
+        Otherwise; the message names ``name`` and the allowed range (0, inf).
+    """
+    value = check_finite(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be in (0, inf); got {value}")
+    return value

@@ -84,8 +84,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jamming.simulate.maps import _check_finite, _check_int
 from jamming.simulate.sweep import SweepSpec, derive_seed
+from jamming.validation import check_count as _check_int
+from jamming.validation import check_finite as _check_finite
+from jamming.validation import check_positive
 
 #: Steps per block of pre-drawn random numbers (batch indices, label noise).
 _BLOCK = 4096
@@ -150,14 +152,14 @@ def step_schedule(eta: float, n_steps: int, *, decay_at: float | None = None,
     -------
     numpy.ndarray, shape (n_steps,), float64
     """
-    eta = _positive("eta", eta)
+    eta = check_positive("eta", eta)
     n_steps = _int("n_steps", n_steps, 0)
     etas = np.full(n_steps, eta)
     if decay_at is not None:
         decay_at = float(decay_at)
         if not 0.0 <= decay_at <= 1.0:
             raise ValueError(f"decay_at must be in [0, 1], got {decay_at}")
-        after = 0.1 * eta if eta_after is None else _positive("eta_after", eta_after)
+        after = 0.1 * eta if eta_after is None else check_positive("eta_after", eta_after)
         etas[int(round(decay_at * n_steps)):] = after
     return etas
 
@@ -169,13 +171,6 @@ def _int(name: str, value, minimum: int, maximum: int | None = None) -> int:
     value = _check_int(name, value, minimum)
     if maximum is not None and value > maximum:
         raise ValueError(f"{name} must be in [{minimum}, {maximum}], got {value}")
-    return value
-
-
-def _positive(name: str, value) -> float:
-    value = _check_finite(name, value)
-    if value <= 0:
-        raise ValueError(f"{name} must be in (0, inf), got {value}")
     return value
 
 
@@ -358,7 +353,7 @@ class DiagonalRun:
 
 def _schedule(schedule, n_steps: int) -> np.ndarray:
     if np.ndim(schedule) == 0:
-        return np.full(n_steps, _positive("schedule", schedule))
+        return np.full(n_steps, check_positive("schedule", schedule))
     etas = np.ascontiguousarray(schedule, dtype=np.float64)
     if etas.shape != (n_steps,):
         raise ValueError(f"schedule must be a step size > 0 or an array of shape "
@@ -433,7 +428,7 @@ def train_diagonal(X, y, alpha: float, schedule, n_steps: int, *, batch_size: in
     X = _design("X", X, None)
     n, d = X.shape
     y = _array("y", y, (n,))
-    alpha = _positive("alpha", alpha)
+    alpha = check_positive("alpha", alpha)
     n_steps = _int("n_steps", n_steps, 0)
     etas = _schedule(schedule, n_steps)
     if batch_size is not None:
@@ -451,7 +446,7 @@ def train_diagonal(X, y, alpha: float, schedule, n_steps: int, *, batch_size: in
         X_test = _design("X_test", X_test, d)
     if stop_loss is not None:
         stop_loss = _nonneg("stop_loss", stop_loss)
-    bound = 1e3 * max(1.0, alpha) if bound is None else _positive("bound", bound)
+    bound = 1e3 * max(1.0, alpha) if bound is None else check_positive("bound", bound)
     if alpha > bound:
         raise ValueError(f"alpha must be <= bound = {bound}, got {alpha}")
     if backend not in BACKENDS:

@@ -55,6 +55,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from jamming.simulate.random_streams import _keys_np, _uniform_np, numba_functions
+from jamming.validation import check_count as _check_int
+from jamming.validation import check_finite as _check_finite
 
 DISTRIBUTIONS = ("uniform",)
 # trajectories per numba task: each task advances a block step by step, so the independent
@@ -107,21 +109,6 @@ class SGDResult:
 
 
 # ----------------------------------------------------------------------------- validation
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_finite(name: str, value) -> float:
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
 
 
 def _record_steps(n_steps: int, record_every, record_start: int) -> np.ndarray | None:

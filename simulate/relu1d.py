@@ -84,6 +84,8 @@ import functools
 import numpy as np
 
 from jamming.simulate.sweep import SweepSpec, derive_seed
+from jamming.validation import check_count as _check_int
+from jamming.validation import check_positive as _check_positive
 
 TARGETS = ("paper", "sine")
 SCHEDULES = ("small", "large")
@@ -92,21 +94,6 @@ PAPER_LABELS = 0.345 + np.array([-2, 1.5, 0, 0, 2, 1, 0, -1, 0, 1, 2, -1], dtype
 
 
 # ----------------------------------------------------------------------------- validation
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_positive(name: str, value) -> float:
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value}")
-    return value
 
 
 # ----------------------------------------------------------------------------- data, model

@@ -90,13 +90,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jamming.simulate.maps import _as_traj_array, _check_finite, _check_int, _record_steps
+from jamming.simulate.maps import _as_traj_array, _record_steps
 from jamming.simulate.random_streams import (
     _keys_np,
     _normal_pair_np,
     _uniform_np,
     numba_functions,
 )
+from jamming.validation import check_count as _check_int
+from jamming.validation import check_finite as _check_finite
 
 # trajectories per numba task (as in simulate.maps)
 _BLOCK = 64

@@ -143,7 +143,8 @@ def test_divergence_is_flagged_not_dropped(use_numba):
     ({"seed": -1}, "seed"),
 ])
 def test_input_validation(change, match):
-    with pytest.raises(ValueError, match=match):
+    # a value of the wrong type (n_steps = 10.5) raises TypeError, a bad value ValueError
+    with pytest.raises((ValueError, TypeError), match=match):
         R.train_relu1d({**SMALL, **change})
 
 
