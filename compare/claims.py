@@ -42,6 +42,7 @@ CLAIM_MODULES = (
     "jamming.compare.finite_width",
     "jamming.compare.random_features",
     "jamming.compare.large_steps",
+    "jamming.compare.stochastic",
     "jamming.compare.diagonal_networks",
     "jamming.compare.sparse_features",
 )

@@ -17,6 +17,7 @@ from jamming.simulate.kernel_sweeps import KERNEL_MC_SWEEP
 from jamming.simulate.map_sweeps import MAP_SWEEP, SGD_BOUNCE_SWEEP
 from jamming.simulate.relu1d import RELU_SPARSE_FEATURES_SWEEP
 from jamming.simulate.rf_spectrum import RF_SPECTRUM_SWEEP
+from jamming.simulate.sde_sweeps import LABEL_NOISE_STATIONARY_SWEEP, SME_WEAK_ERROR_SWEEP
 from jamming.simulate.separability import COVER_SWEEP
 from jamming.simulate.spectra import GRAM_SWEEP
 from jamming.simulate.sweep import SweepSpec
@@ -28,7 +29,8 @@ SWEEPS: dict[str, SweepSpec] = {
                  RELU_RANK_SWEEP, KERNEL_MC_SWEEP, RF_SPECTRUM_SWEEP,
                  FINITE_WIDTH_SWEEP, MAP_SWEEP, SGD_BOUNCE_SWEEP,
                  WOODWORTH_SWEEP, LABEL_NOISE_SWEEP, SPARSE_FEATURES_SWEEP,
-                 RELU_SPARSE_FEATURES_SWEEP)
+                 RELU_SPARSE_FEATURES_SWEEP, SME_WEAK_ERROR_SWEEP,
+                 LABEL_NOISE_STATIONARY_SWEEP)
 }
 
 
