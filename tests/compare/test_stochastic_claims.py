@@ -28,3 +28,23 @@ def test_fitted_order_detects_a_wrong_order():
     eta = 0.2 / 2.0 ** np.arange(6)
     p, se = fitted_order(eta, eta**1.5, 1e-3 * eta**1.5)
     assert abs(p - 2.0) / se > 100
+
+
+def test_sme_verdict_is_zero_on_the_closed_form_whatever_the_weights():
+    """Exact errors with uneven standard errors: every z vanishes (the closed form is fitted
+    with the same weights as the data, so the fit's truncation error cancels)."""
+    import pandas as pd
+
+    from jamming.compare.claims import select
+
+    (claim,) = select("S4.sme-order")
+    n = np.array([5, 10, 20, 40, 80, 160])
+    exact = weak_errors(1.0, n, 1.0, 1.0, 1.0)
+    rows = [{"eta": eta, "moment": q, "order": order, "error": exact[f"{q}_{order}"][i],
+             "closed_form": exact[f"{q}_{order}"][i],
+             "se": 1e-4 * abs(exact[f"{q}_{order}"][i]) / eta**0.7}
+            for i, eta in enumerate(exact["eta"]) for q in ("mean", "second_moment")
+            for order in (1, 2)]
+    data = pd.DataFrame(rows).assign(z=0.0)
+    verdict = claim.verdict(data)
+    assert verdict.passed and verdict.measured < 1e-6
