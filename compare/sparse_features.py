@@ -32,6 +32,15 @@ METRICS = {
 #: The sweep of each model and the columns that identify a large-step configuration.
 SWEEPS = {"diagonal": "diagonal-sparse-features", "relu1d": "relu1d-sparse-features"}
 CURVES = ("train_loss", "feature_sparsity")
+#: Short metric names for the figure.
+_SHORT = {"test error": "test", "test loss": "test", "Jacobian rank": "rank",
+          "feature sparsity": "sparsity", "kinks": "kinks"}
+
+
+def _short_configuration(configuration: str) -> str:
+    """'large 0.022, decay at 10 %' -> '0.022 @ 10 %'."""
+    step, decay = configuration.removeprefix("large ").split(", decay at ")
+    return f"{step} @ {decay}"
 
 
 def _configuration(record) -> str:
@@ -157,13 +166,13 @@ class SparseFeatures(Claim):
                     ax.set_xlabel("step")
                 row[0].legend(fontsize=5)
                 table = paired_differences(frame, model)
-                labels = [f"{r.metric}\n{r.configuration.replace('large ', '')}"
+                labels = [f"{_SHORT[r.metric]}, {_short_configuration(r.configuration)}"
                           for r in table.itertuples()]
                 scale = np.abs(table["small_mean"]).replace(0.0, 1.0)
                 row[2].errorbar(table["difference"] / scale, np.arange(len(table)),
                                 xerr=table["se"] / scale, fmt="o", ms=3, color="C3")
                 row[2].axvline(0.0, color="k", lw=0.6)
-                row[2].set_yticks(np.arange(len(table)), labels, fontsize=4)
+                row[2].set_yticks(np.arange(len(table)), labels, fontsize=5)
                 row[2].set_xlabel("(large - small) / |small|, paired")
         return fig
 
