@@ -69,7 +69,7 @@ def test_validate_json_and_only(store_copy, paper_copy):
 def test_validate_fails_with_exit_1_on_data_that_contradict_the_theory(store_copy, paper_copy):
     with sqlite3.connect(store_copy) as conn:  # every instance reported separable
         conn.execute("UPDATE records SET scalars = json_set(scalars, '$.n_separable', "
-                     "json_extract(scalars, '$.trials'))")
+                     "json_extract(scalars, '$.trials')) WHERE sweep = 'cover-separability'")
     result = jamming("validate", "--only", "S1.cover-finite-size", store=store_copy,
                      paper=paper_copy)
     assert result.returncode == 1
