@@ -17,6 +17,12 @@ one thread; both are printed. Anchor: ``iterate_map_reference`` / ``sgd_1d_refer
 vectorised numpy versions (loop over steps, arrays over trajectories, numpy single-threaded)
 with the same random numbers, timed once; the results are checked bitwise equal.
 
+torch (``--torch-device {cpu,cuda}``; default: cuda when torch sees one, else skipped with a
+one-line note): ``jamming.simulate.torch_ensembles.iterate_map`` / ``sgd_1d`` on the same
+workloads, best of ``--repeats`` after a warm-up call, printed as throughputs in
+trajectory-steps per second against the numba path (``torch/numba`` is the throughput
+ratio) with the agreement to numba (bitwise on the CPU; maximum relative difference on CUDA).
+
 The last line is ``ratio=<numpy time / numba time>`` of the SGD workload (the slower of the
 two for numba) with the default thread count.
 """
@@ -27,7 +33,13 @@ import argparse
 import sys
 
 import numpy as np
-from _timing import numba_against_numpy
+from _timing import (
+    add_torch_device_argument,
+    agreement,
+    numba_against_numpy,
+    torch_against_numba,
+    torch_device,
+)
 
 from jamming.simulate import maps
 
@@ -42,6 +54,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
     parser.add_argument("--seed", type=int, default=0)
+    add_torch_device_argument(parser)
     args = parser.parse_args(argv)
 
     n = args.n_traj
@@ -52,6 +65,7 @@ def main(argv=None) -> int:
     maps.iterate_map(gamma[:8], z0[:8], 3)  # warm-up: compiles the kernels
     maps.sgd_1d(*sgd_args[:5], 3, args.seed, 8)
 
+    numba_times = {}
     ratios = numba_against_numpy((
         ("map", f"n_traj={n} steps={args.map_steps}",
          lambda: maps.iterate_map(gamma, z0, args.map_steps),
@@ -63,9 +77,31 @@ def main(argv=None) -> int:
                           for f in ("theta", "crossings", "loss_mean", "diverged_at")),
          lambda reference: (f" diverged={reference.n_diverged} "
                             f"mean_crossings={reference.crossings.mean():.1f}")),
-    ), args.threads, args.repeats)
+    ), args.threads, args.repeats, numba_times)
+    device = torch_device(args.torch_device)
+    if device is not None:
+        _time_torch(device, args, gamma, z0, sgd_args, numba_times)
     print(f"ratio={ratios['sgd']:.1f}")
     return 0
+
+
+def _time_torch(device, args, gamma, z0, sgd_args, numba_times) -> None:
+    from jamming.simulate import torch_ensembles as te
+
+    te.iterate_map(gamma[:8], z0[:8], 3, device=device)  # warm-up (CUDA context, caches)
+    te.sgd_1d(*sgd_args[:5], 3, args.seed, 8, device=device)
+    numba_map = maps.iterate_map(gamma, z0, args.map_steps)
+    numba_sgd = maps.sgd_1d(*sgd_args)
+
+    n = args.n_traj
+    torch_against_numba((
+        ("map", n * args.map_steps,
+         lambda: te.iterate_map(gamma, z0, args.map_steps, device=device),
+         lambda ours: agreement(ours, numba_map, ("final",))),
+        ("sgd", n * args.sgd_steps, lambda: te.sgd_1d(*sgd_args, device=device),
+         lambda ours: agreement(ours, numba_sgd, ("theta", "crossings", "loss_mean",
+                                                  "diverged_at"))),
+    ), device, args.repeats, numba_times)
 
 
 if __name__ == "__main__":

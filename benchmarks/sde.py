@@ -20,6 +20,13 @@ machine) and with one thread; both are printed. Anchor: ``sme_coupled_paths_refe
 over paths, numpy single-threaded) with the same random numbers, timed once; the results are
 checked bitwise equal.
 
+torch (``--torch-device {cpu,cuda}``; default: cuda when torch sees one, else skipped with a
+one-line note): ``jamming.simulate.torch_ensembles.sme_coupled_paths`` /
+``label_noise_sde_1d`` on the same workloads, best of ``--repeats`` after a warm-up call,
+printed as throughputs in trajectory-steps per second (SGD steps for the coupled workload)
+against the numba path (``torch/numba`` is the throughput ratio) with the agreement to numba
+(bitwise on the CPU; maximum relative difference on CUDA).
+
 The last line is ``ratio=<numpy time / numba time>``, the smaller of the two workloads'
 ratios, with the default thread count.
 """
@@ -30,7 +37,13 @@ import argparse
 import sys
 
 import numpy as np
-from _timing import numba_against_numpy
+from _timing import (
+    add_torch_device_argument,
+    agreement,
+    numba_against_numpy,
+    torch_against_numba,
+    torch_device,
+)
 
 from jamming.simulate import sde
 
@@ -48,6 +61,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
     parser.add_argument("--seed", type=int, default=0)
+    add_torch_device_argument(parser)
     args = parser.parse_args(argv)
 
     n = args.n_paths
@@ -57,6 +71,7 @@ def main(argv=None) -> int:
     sde.sme_coupled_paths(*coupled_args[:5], 8, args.seed)  # warm-up: compiles the kernels
     sde.label_noise_sde_1d(*sde_args[:6], 3, 8, args.seed)
 
+    numba_times = {}
     ratios = numba_against_numpy((
         ("coupled", f"n_paths={n} steps={args.coupled_steps}x{args.substeps}",
          lambda: sde.sme_coupled_paths(*coupled_args, substeps=args.substeps),
@@ -70,9 +85,30 @@ def main(argv=None) -> int:
                           for f in ("theta", "diverged_at")),
          lambda reference: (f" diverged={reference.n_diverged} "
                             f"mean_theta2={np.mean(reference.theta ** 2):.4f}")),
-    ), args.threads, args.repeats)
+    ), args.threads, args.repeats, numba_times)
+    device = torch_device(args.torch_device)
+    if device is not None:
+        _time_torch(device, args, coupled_args, sde_args, numba_times)
     print(f"ratio={min(ratios.values()):.1f}")
     return 0
+
+
+def _time_torch(device, args, coupled_args, sde_args, numba_times) -> None:
+    from jamming.simulate import torch_ensembles as te
+
+    sub = args.substeps
+    te.sme_coupled_paths(*coupled_args[:5], 8, args.seed, device=device)  # warm-up
+    te.label_noise_sde_1d(*sde_args[:6], 3, 8, args.seed, device=device)
+    numba_coupled = sde.sme_coupled_paths(*coupled_args, substeps=sub)
+    numba_sde = sde.label_noise_sde_1d(*sde_args)
+    n = args.n_paths
+    torch_against_numba((
+        ("coupled", n * args.coupled_steps,
+         lambda: te.sme_coupled_paths(*coupled_args, substeps=sub, device=device),
+         lambda ours: agreement(ours, numba_coupled, COUPLED_FIELDS)),
+        ("label-noise", n * args.sde_steps, lambda: te.label_noise_sde_1d(*sde_args, device=device),
+         lambda ours: agreement(ours, numba_sde, ("theta", "diverged_at"))),
+    ), device, args.repeats, numba_times)
 
 
 if __name__ == "__main__":
