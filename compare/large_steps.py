@@ -31,7 +31,9 @@ from jamming.theory.stabilization import (
     GAMMA_MAX_SEED,
     critical_gamma,
     epsilon0,
+    h_map,
     loss_bounds,
+    map_maximum,
     two_cycle,
     two_cycle_multiplier,
     two_cycle_stability_range,
@@ -53,30 +55,19 @@ CYCLE_TESTED_MULTIPLIER = 0.99
 CYCLE_TESTED_MAX = 2.0
 
 
-def _property_rectangles(certificate) -> dict[str, tuple[float, float]]:
-    """The z-interval of each property (P1-P7) of the proposition, from its constants."""
-    a, b, eps = certificate.a, certificate.b, certificate.eps
-    return {"P1": (0.0, b), "P2": (0.0, b), "P3": (1.0, b), "P4": (1.0, b),
-            "P5": (a, 1.0 - eps), "P6": (1.0 + eps, b), "P7": (1.0 - eps, 1.0 + eps)}
-
-
 def _covers_its_rectangles(certificate) -> bool:
-    """Whether the boxes of every property (P1-P7) lie in its rectangle
+    """Whether the boxes of every property lie in its rectangle
     [gamma_min, gamma_max] x z-interval and add up to its area (bisection never overlaps
-    boxes, so equal areas mean no gap)."""
-    rectangles = _property_rectangles(certificate)
+    boxes, so equal areas mean no gap), for all seven properties (P1)-(P7)."""
     g0, g1 = certificate.gamma_min, certificate.gamma_max
-    covered = set()
-    for name, boxes in certificate.boxes.items():
-        label = name.split(":", 1)[0]
-        z0, z1 = rectangles[label]
+    for name, (z0, z1) in certificate.rectangles.items():
+        boxes = certificate.boxes.get(name, [])
         inside = all(g0 <= b[0][0] <= b[0][1] <= g1 and z0 <= b[1][0] <= b[1][1] <= z1
                      for b in boxes)
         area = sum((b[0][1] - b[0][0]) * (b[1][1] - b[1][0]) for b in boxes)
         if not (inside and math.isclose(area, (g1 - g0) * (z1 - z0), rel_tol=1e-12)):
             return False
-        covered.add(label)
-    return covered == set(rectangles)
+    return len(certificate.rectangles) == 7
 
 
 class StabilizationProof(Claim):
@@ -149,15 +140,14 @@ class StabilizationProof(Claim):
                            f"{stated.n_boxes} boxes", fontsize=7)
             ax_a.legend(fontsize=5, ncol=4, loc="lower center")
             gammas = np.linspace(1.0, 1.3, 200)
-            maxima = [2.0 / 3.0 * (1 + g) * math.sqrt((1 + g) / (3 * g)) for g in gammas]
+            maxima = [map_maximum(g)[1] for g in gammas]
             ax_b.plot(gammas, maxima, color="k", label=r"$\max_z h_\gamma(z)$")
             ax_b.axhline(B_SEED, color="0.5", ls="--", lw=0.8, label=f"b = {B_SEED}")
             ax_b.axvline(self.theory(), color="C3", lw=0.6, ls=":",
                          label=rf"$\gamma_* = {self.theory():.5f}$")
             if wider.counterexample is not None:
                 g, z = wider.counterexample
-                value = z + g * z * (1 - z * z)
-                ax_b.plot([g], [value], "x", color="C3", ms=6,
+                ax_b.plot([g], [h_map(z, g)], "x", color="C3", ms=6,
                           label=f"counterexample ({wider.failing_property.split(':')[0]})")
             ax_b.set_xlabel(r"$\gamma$")
             ax_b.set_ylabel(r"$h_\gamma$")

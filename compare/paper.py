@@ -65,13 +65,11 @@ def certificate_table(stated=(1.01, 1.25), wider=(1.01, 1.26)) -> str:
     proof, refuted = verify_stabilization(*stated), verify_stabilization(*wider)
     lines = [r"\begin{tabular}{llrr}", r"\toprule",
              r"property & $z$-interval & boxes & certified area \\", r"\midrule"]
-    for name, boxes in proof.boxes.items():
+    for name, (z_lo, z_hi) in proof.rectangles.items():
         label = name.split(":", 1)[0]
-        z_lo = min(b[1][0] for b in boxes)
-        z_hi = max(b[1][1] for b in boxes)
         full = (stated[1] - stated[0]) * (z_hi - z_lo)
         lines.append(rf"{label}: ${_PROPERTY_LATEX[label]}$ & "
-                     rf"$[{z_lo:.6g}, {z_hi:.6g}]$ & {len(boxes)} & "
+                     rf"$[{z_lo:.6g}, {z_hi:.6g}]$ & {len(proof.boxes[name])} & "
                      rf"{proof.measure[name] / full:.12f} \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     g, z = refuted.counterexample if refuted.counterexample else (float("nan"), float("nan"))

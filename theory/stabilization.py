@@ -393,6 +393,9 @@ class StabilizationCertificate:
         True iff every property (P1)-(P7) was certified on its whole (gamma, z) rectangle.
     gamma_min, gamma_max, a, b, eps : float
         The constants of the statement.
+    rectangles : dict
+        Per property examined, its z-interval ``(z_lo, z_hi)`` (the gamma range is
+        ``[gamma_min, gamma_max]`` for all).
     boxes : dict
         Per property, the list of certified boxes ``((g_lo, g_hi), (z_lo, z_hi))``.
     n_boxes : int
@@ -413,6 +416,7 @@ class StabilizationCertificate:
     a: float
     b: float
     eps: float
+    rectangles: dict = field(default_factory=dict)
     boxes: dict = field(default_factory=dict)
     n_boxes: int = 0
     measure: dict = field(default_factory=dict)
@@ -489,6 +493,7 @@ def verify_stabilization(gamma_min: float, gamma_max: float, a: float = A_SEED,
     budget = max_boxes
     with mpmath.workprec(53):
         for name, (zlo, zhi), f, fg, fz in _make_properties(a, b, e):
+            cert.rectangles[name] = (zlo, zhi)
             done, area = [], 0.0
             stack = [((gmin, gmax), (zlo, zhi))]
             while stack:

@@ -106,6 +106,7 @@ def test_verify_holds_on_stated_interval():
           "P7": (1 - cert.eps, 1 + cert.eps)}
     for name, area in cert.measure.items():
         lo, hi = zr[name[:2]]
+        assert cert.rectangles[name] == pytest.approx((lo, hi), abs=1e-15)
         assert area == pytest.approx((1.25 - 1.01) * (hi - lo), rel=1e-12)
     assert verify_stabilization(1.0001, critical_gamma() - 1e-6).holds
 
