@@ -22,13 +22,13 @@ from scipy import stats
 
 from jamming.compare.claims import Claim, SweepRunner, Verdict
 from jamming.compare.figures import styled
-from jamming.compare.stats import FAMILY_LEVEL
+from jamming.compare.stats import FAMILY_LEVEL, weighted_line_fit
 from jamming.theory.implicit_bias import (
     min_l1_interpolator,
     min_l2_interpolator,
     q_alpha_interpolator,
 )
-from jamming.theory.label_noise_lasso import label_noise_lasso
+from jamming.theory.label_noise_lasso import label_noise_lasso, label_noise_lasso_weights
 
 #: Largest relative distance between extrapolated GD and the Q_alpha interpolator.
 WOODWORTH_TOLERANCE = 1e-4
@@ -209,7 +209,7 @@ class LabelNoiseLasso(Claim):
             n = X.shape[0]
             eta, sigma = float(record["eta"]), float(record["sigma"])
             lasso = self.theory()(X, y, eta, sigma**2 / n)
-            weights = eta * (sigma**2 / n) * np.einsum("ij,ij->j", X, X) / n
+            weights = label_noise_lasso_weights(X, eta, sigma**2 / n)
             beta_avg = np.asarray(record["beta_avg"])
             alive = ~np.asarray(record["diverged"], dtype=bool)
             kappa = _kkt_statistic(X, y, beta_avg[alive], lasso, weights)
@@ -239,11 +239,8 @@ class LabelNoiseLasso(Claim):
             variance = np.array([np.var(k, ddof=1) for k in group["kappa"]])
             dof = int(np.sum(runs - 1))
             pooled = float(np.sum((runs - 1) * variance) / dof)
-            design = np.column_stack([np.ones_like(eta), eta])
-            weights = runs / pooled
-            covariance = np.linalg.inv(design.T @ (weights[:, None] * design))
-            intercept, slope = covariance @ design.T @ (weights * group["kappa_mean"].to_numpy())
-            se = math.sqrt(covariance[0, 0])
+            intercept, se, slope = weighted_line_fit(eta, group["kappa_mean"],
+                                                     np.sqrt(pooled / runs))
             rows.append({"lam": lam, "steps": len(group), "dof": dof, "kappa0": intercept,
                          "kappa0_se": se, "slope": slope, "t": intercept / se,
                          "kappa_largest_eta": float(group["kappa_mean"].iloc[-1])})

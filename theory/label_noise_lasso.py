@@ -74,6 +74,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jamming.validation import check_positive
+
 __all__ = ["PARAMETRISATIONS", "LassoSolution", "label_noise_lasso", "label_noise_lasso_weights",
            "weighted_lasso"]
 
@@ -103,25 +105,25 @@ class LassoSolution:
     kkt_violation: float
 
 
-def _check_design(X, y) -> tuple[np.ndarray, np.ndarray]:
+def _check_matrix(X) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"X must be a non-empty 2-D array (n, d); got shape {X.shape}")
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"y must have shape ({X.shape[0]},) to match X; got {y.shape}")
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
-        raise ValueError("X and y must be finite")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X must be finite")
     if np.any(np.all(X == 0.0, axis=0)):
         raise ValueError("X must have no zero column (its Lasso weight would vanish)")
+    return X
+
+
+def _check_design(X, y) -> tuple[np.ndarray, np.ndarray]:
+    X = _check_matrix(X)
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y must have shape ({X.shape[0]},) to match X; got {y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y must be finite")
     return X, y
-
-
-def _check_positive(name: str, value) -> float:
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
-    return value
 
 
 def label_noise_lasso_weights(X, eta: float, delta: float) -> np.ndarray:
@@ -140,8 +142,8 @@ def label_noise_lasso_weights(X, eta: float, delta: float) -> np.ndarray:
     -------
     ndarray, shape (d,)
     """
-    X, _ = _check_design(X, np.zeros(np.shape(X)[0] if np.ndim(X) == 2 else 0))
-    return _check_positive("eta", eta) * _check_positive("delta", delta) * (
+    X = _check_matrix(X)
+    return check_positive("eta", eta) * check_positive("delta", delta) * (
         np.einsum("ij,ij->j", X, X) / X.shape[0])
 
 
@@ -210,7 +212,7 @@ def weighted_lasso(X, y, weights, *, nonnegative: bool = False,
                          f"got shape {w.shape}")
     scale = w.mean() / w
     model = Lasso(alpha=float(w.mean()), fit_intercept=False, positive=nonnegative,
-                  tol=_check_positive("tol", tol), max_iter=1_000_000, selection="cyclic")
+                  tol=check_positive("tol", tol), max_iter=1_000_000, selection="cyclic")
     model.fit(X * scale, y)
     beta = _polish(X, y, model.coef_ * scale, w, nonnegative)
     return LassoSolution(beta, np.flatnonzero(beta),
