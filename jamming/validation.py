@@ -48,3 +48,17 @@ def check_positive(name: str, value) -> float:
     if value <= 0:
         raise ValueError(f"{name} must be in (0, inf); got {value}")
     return value
+
+
+def check_nonnegative(name: str, value) -> float:
+    """Return ``value`` as a ``float`` if it is finite and ``>= 0``.
+
+    Raises
+    ------
+    ValueError
+        Otherwise; the message names ``name`` and the allowed range [0, inf).
+    """
+    value = check_finite(name, value)
+    if value < 0:
+        raise ValueError(f"{name} must be in [0, inf); got {value}")
+    return value

@@ -86,8 +86,7 @@ import numpy as np
 
 from jamming.simulate.sweep import SweepSpec, derive_seed
 from jamming.validation import check_count as _check_int
-from jamming.validation import check_finite as _check_finite
-from jamming.validation import check_positive
+from jamming.validation import check_nonnegative, check_positive
 
 #: Steps per block of pre-drawn random numbers (batch indices, label noise).
 _BLOCK = 4096
@@ -120,7 +119,7 @@ def sparse_regression_data(n: int, d: int, r: int, seed: int, *, noise_std: floa
     """
     n, d = _int("n", n, 1), _int("d", d, 1)
     r = _int("r", r, 1, d)
-    noise_std = _nonneg("noise_std", noise_std)
+    noise_std = check_nonnegative("noise_std", noise_std)
     n_test = _int("n_test", n_test, 0)
     rng = np.random.default_rng(_int("seed", seed, 0))
     X = rng.standard_normal((n, d))
@@ -171,13 +170,6 @@ def _int(name: str, value, minimum: int, maximum: int | None = None) -> int:
     value = _check_int(name, value, minimum)
     if maximum is not None and value > maximum:
         raise ValueError(f"{name} must be in [{minimum}, {maximum}], got {value}")
-    return value
-
-
-def _nonneg(name: str, value) -> float:
-    value = _check_finite(name, value)
-    if value < 0:
-        raise ValueError(f"{name} must be in [0, inf), got {value}")
     return value
 
 
@@ -433,7 +425,7 @@ def train_diagonal(X, y, alpha: float, schedule, n_steps: int, *, batch_size: in
     etas = _schedule(schedule, n_steps)
     if batch_size is not None:
         batch_size = _int("batch_size", batch_size, 1, n)
-    sigma = _nonneg("label_noise_std", label_noise_std)
+    sigma = check_nonnegative("label_noise_std", label_noise_std)
     seed = _int("seed", seed, 0)
     steps = _record_steps(n_steps, record_every)
     if average_from is not None:
@@ -445,7 +437,7 @@ def train_diagonal(X, y, alpha: float, schedule, n_steps: int, *, batch_size: in
             raise ValueError("X_test needs beta_star")
         X_test = _design("X_test", X_test, d)
     if stop_loss is not None:
-        stop_loss = _nonneg("stop_loss", stop_loss)
+        stop_loss = check_nonnegative("stop_loss", stop_loss)
     bound = 1e3 * max(1.0, alpha) if bound is None else check_positive("bound", bound)
     if alpha > bound:
         raise ValueError(f"alpha must be <= bound = {bound}, got {alpha}")

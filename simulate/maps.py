@@ -54,9 +54,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jamming.simulate.random_streams import _keys_np, _uniform_np, numba_functions
+from jamming.simulate.random_streams import (
+    _keys_np,
+    _uniform_np,
+    check_stream_seed,
+    numba_functions,
+)
 from jamming.validation import check_count as _check_int
 from jamming.validation import check_finite as _check_finite
+from jamming.validation import check_positive
 
 DISTRIBUTIONS = ("uniform",)
 # trajectories per numba task: each task advances a block step by step, so the independent
@@ -144,12 +150,8 @@ def _validate_map(gamma, z0, n_steps, record_every, record_start):
 
 def _validate_sgd(theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj, distribution,
                   burn_in, bound, record_every, record_start):
-    theta_star = _check_finite("theta_star", theta_star)
-    if theta_star <= 0:
-        raise ValueError(f"theta_star must be > 0, got {theta_star}")
-    eta = _check_finite("eta", eta)
-    if eta <= 0:
-        raise ValueError(f"eta must be > 0, got {eta}")
+    theta_star = check_positive("theta_star", theta_star)
+    eta = check_positive("eta", eta)
     x_min = _check_finite("x_min", x_min)
     x_max = _check_finite("x_max", x_max)
     if not x_min <= x_max:
@@ -158,14 +160,10 @@ def _validate_sgd(theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj, 
         raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
     n_steps = _check_int("n_steps", n_steps, 0)
     n_traj = _check_int("n_traj", n_traj, 1)
-    seed = _check_int("seed", seed, 0)
-    if seed >= 2**64:
-        raise ValueError(f"seed must be < 2**64, got {seed}")
+    seed = check_stream_seed(seed)
     theta0 = _as_traj_array("theta0", theta0, n_traj)
     burn_in = n_steps // 2 if burn_in is None else _check_int("burn_in", burn_in, 0)
-    bound = 1e3 * theta_star if bound is None else _check_finite("bound", bound)
-    if bound <= 0:
-        raise ValueError(f"bound must be > 0, got {bound}")
+    bound = 1e3 * theta_star if bound is None else check_positive("bound", bound)
     if np.any(np.abs(theta0) > bound):
         raise ValueError(f"theta0 must satisfy |theta0| <= bound = {bound}")
     steps = _record_steps(n_steps, record_every, record_start)
@@ -179,7 +177,7 @@ def _validate_sgd(theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj, 
 
 def uniforms(seed: int, n_traj: int, step: int) -> np.ndarray:
     """The (n_traj,) uniforms in [0, 1) used at ``step`` (1-based) by both implementations."""
-    seed = _check_int("seed", seed, 0)
+    seed = check_stream_seed(seed)
     return _uniform_np(_keys_np(seed, _check_int("n_traj", n_traj, 1)), _check_int("step", step, 1))
 
 

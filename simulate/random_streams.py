@@ -29,10 +29,28 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from jamming.validation import check_count
+
 _G = 0x9E3779B97F4A7C15
 _M1 = 0xBF58476D1CE4E5B9
 _M2 = 0x94D049BB133111EB
 _TWO_M53 = 2.0**-53
+
+
+def check_stream_seed(seed) -> int:
+    """Return ``seed`` as an ``int`` if it is a valid stream seed, an integer in [0, 2**64).
+
+    Raises
+    ------
+    TypeError
+        If ``seed`` is not an integer.
+    ValueError
+        If it is outside [0, 2**64).
+    """
+    seed = check_count("seed", seed, 0)
+    if seed >= 2**64:
+        raise ValueError(f"seed must be < 2**64, got {seed}")
+    return seed
 
 
 def _mix_np(z: np.ndarray) -> np.ndarray:

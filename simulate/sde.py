@@ -95,10 +95,12 @@ from jamming.simulate.random_streams import (
     _keys_np,
     _normal_pair_np,
     _uniform_np,
+    check_stream_seed,
     numba_functions,
 )
 from jamming.validation import check_count as _check_int
 from jamming.validation import check_finite as _check_finite
+from jamming.validation import check_nonnegative, check_positive
 
 # trajectories per numba task (as in simulate.maps)
 _BLOCK = 64
@@ -146,29 +148,15 @@ class LabelNoiseEnsemble:
 # ----------------------------------------------------------------------------- validation
 
 
-def _check_positive(name: str, value, strict: bool = True) -> float:
-    value = _check_finite(name, value)
-    if value <= 0 if strict else value < 0:
-        raise ValueError(f"{name} must be {'>' if strict else '>='} 0, got {value}")
-    return value
-
-
-def _check_seed(seed) -> int:
-    seed = _check_int("seed", seed, 0)
-    if seed >= 2**64:
-        raise ValueError(f"seed must be < 2**64, got {seed}")
-    return seed
-
-
 def _validate_coupled(eta, n_steps, a, sigma, theta0, n_paths, seed, substeps):
-    eta = _check_positive("eta", eta)
-    a = _check_positive("a", a)
-    sigma = _check_positive("sigma", sigma, strict=False)
+    eta = check_positive("eta", eta)
+    a = check_positive("a", a)
+    sigma = check_nonnegative("sigma", sigma)
     if not eta * a < 2.0:
         raise ValueError(f"eta * a must be < 2 (stable SGD), got eta={eta}, a={a}")
     n_steps = _check_int("n_steps", n_steps, 0)
     n_paths = _check_int("n_paths", n_paths, 1)
-    seed = _check_seed(seed)
+    seed = check_stream_seed(seed)
     substeps = _check_int("substeps", substeps, 1)
     b2 = a + 0.5 * eta * a * a
     dt = eta / substeps
@@ -185,14 +173,14 @@ def _validate_coupled(eta, n_steps, a, sigma, theta0, n_paths, seed, substeps):
 
 def _validate_label_noise(theta_star, eta, delta, theta0, n_steps, n_paths, seed, bound,
                           record_every, record_start):
-    theta_star = _check_positive("theta_star", theta_star)
-    eta = _check_positive("eta", eta)
-    delta = _check_positive("delta", delta, strict=False)
+    theta_star = check_positive("theta_star", theta_star)
+    eta = check_positive("eta", eta)
+    delta = check_nonnegative("delta", delta)
     n_steps = _check_int("n_steps", n_steps, 0)
     n_paths = _check_int("n_paths", n_paths, 1)
-    seed = _check_seed(seed)
+    seed = check_stream_seed(seed)
     theta0 = _as_traj_array("theta0", theta0, n_paths)
-    bound = 1e3 * theta_star if bound is None else _check_positive("bound", bound)
+    bound = 1e3 * theta_star if bound is None else check_positive("bound", bound)
     if np.any(np.abs(theta0) > bound):
         raise ValueError(f"theta0 must satisfy |theta0| <= bound = {bound}")
     steps = _record_steps(n_steps, record_every, record_start)
@@ -201,8 +189,8 @@ def _validate_label_noise(theta_star, eta, delta, theta0, n_steps, n_paths, seed
 
 def _sde_args(theta_star, eta, delta, m2, theta0, dt, n_steps, n_paths, seed, bound,
               record_every, record_start):
-    m2 = _check_positive("m2", m2)
-    dt = _check_positive("dt", dt)
+    m2 = check_positive("m2", m2)
+    dt = check_positive("dt", dt)
     theta_star, eta, delta, theta0, n_steps, n_paths, seed, bound, steps = \
         _validate_label_noise(theta_star, eta, delta, theta0, n_steps, n_paths, seed, bound,
                               record_every, record_start)
@@ -416,7 +404,7 @@ def sme_weak_errors(T: float, n_steps, a: float, sigma: float, theta0: float, n_
         from the per-path combined estimator), ``'<q>_<order>_fine'`` (fine level only, not
         extrapolated) and ``'<q>_<order>_fine_se'``.
     """
-    T = _check_positive("T", T)
+    T = check_positive("T", T)
     n = np.atleast_1d(np.asarray(n_steps))
     if n.ndim != 1 or n.dtype.kind not in "iu" or np.any(n < 1):
         raise ValueError(f"n_steps must be an integer or 1-D array of integers >= 1, "
