@@ -9,7 +9,7 @@ process, and every pair of matrices must agree to 1e-12.
 
 Sizes: those the project computes. The script first replays the paper-scale grids of the
 two sweeps that build NTK Jacobians (``jacobian-rank`` and ``feature-cover`` in
-``jamming.simulate.feature_sweeps``), calling the sweep functions themselves with
+``jamming.sweeps.features``), calling the sweep functions themselves with
 ``empirical_ntk_features`` replaced by a recorder (and the LP and SVD that follow by
 stubs), so every Jacobian shape, network and call count below is the sweeps' own. The
 sweeps pass numpy inputs, get a numpy array back and pass no ``out`` buffer (a fresh result

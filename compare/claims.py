@@ -6,7 +6,7 @@ statement and four methods:
 ``theory()``
     the prediction, from :mod:`jamming.theory` only;
 ``simulate(scale, runner)``
-    the finite-size data, from :mod:`jamming.simulate` sweeps through the results store;
+    the finite-size data, from :mod:`jamming.sweeps` grids through the results store;
 ``verdict(data)``
     a :class:`Verdict`: the measured discrepancy, the tolerance it is held to and why, and
     pass/fail;
@@ -25,11 +25,7 @@ import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from jamming.config import check_scale
-from jamming.simulate.catalog import get_sweep
-from jamming.simulate.devices import DEVICES, resolve_device
-from jamming.simulate.store import Store
-from jamming.simulate.sweep import SweepSummary, make_executor, run_sweep
+from jamming.sweeps.runner import SweepRunner
 
 #: Modules whose ``CLAIMS`` lists make up the registry.
 CLAIM_MODULES = (
@@ -78,67 +74,6 @@ class Verdict:
     passed: bool
     justification: str
     details: dict = field(default_factory=dict)
-
-
-class SweepRunner:
-    """Runs named sweeps through one store and one executor for the claims.
-
-    Parameters
-    ----------
-    store : Store
-    workers : int, optional
-        Dask ``LocalCluster`` worker processes (started on first use).
-    scheduler : str, optional
-        Address of an existing Dask scheduler.
-    device : {"auto", "cpu", "cuda"}
-        For device-aware sweeps; resolved (importing torch) only when one runs.
-    retry_failed : bool
-        Recompute points stored as failed.
-    progress : bool, optional
-        tqdm bars (default: when stderr is a terminal).
-    """
-
-    def __init__(self, store: Store, *, workers=None, scheduler=None, device="auto",
-                 retry_failed=False, progress=None):
-        if device not in DEVICES:
-            raise ValueError(f"device must be one of {', '.join(DEVICES)}; got {device!r}")
-        self.store = store
-        self._device = device
-        self.retry_failed = retry_failed
-        self.progress = progress
-        self._executor_args = (workers, scheduler)
-        self._executor = None
-        self.summaries: list[SweepSummary] = []
-
-    def run(self, sweep: str, scale: str, *, arrays: bool = False):
-        """Run sweep ``sweep`` at ``scale`` (only missing points) and return its DataFrame.
-
-        The frame has one row per grid point, in grid order; failed points keep their row
-        with ``status == "failed"``. With ``arrays=True`` it also has one column per array
-        result (see :meth:`Store.frame`).
-        """
-        spec = get_sweep(sweep)
-        if self._executor is None:
-            self._executor = make_executor(*self._executor_args)
-        summary = run_sweep(
-            spec, self.store, spec.grid(check_scale(scale)), executor=self._executor,
-            retry_failed=self.retry_failed, progress=self.progress,
-            device=resolve_device(self._device) if spec.uses_device else "cpu",
-        )
-        self.summaries.append(summary)
-        return self.store.frame(spec.name, summary.keys, arrays=arrays)
-
-    def close(self) -> None:
-        """Release the executor (a Dask cluster, if one was started)."""
-        if self._executor is not None:
-            self._executor.close()
-            self._executor = None
-
-    def __enter__(self) -> SweepRunner:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 class Claim(abc.ABC):

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from jamming.compare.claims import Claim, SweepRunner, Verdict
+from jamming.compare.claims import Claim, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, weighted_line_fit
+from jamming.sweeps.runner import SweepRunner
 from jamming.theory.implicit_bias import (
     min_l1_interpolator,
     min_l2_interpolator,

@@ -38,10 +38,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from jamming.compare.claims import Claim, SweepRunner, Verdict
+from jamming.compare.claims import Claim, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold
-from jamming.simulate.finite_width import FW_DEPTH, N_TRAIN
+from jamming.sweeps.finite_width import FW_DEPTH, N_TRAIN
+from jamming.sweeps.runner import SweepRunner
 from jamming.theory.kernels import ntk
 
 SWEEP = "finite-width"

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from jamming.compare.claims import Claim, SweepRunner, Verdict
+from jamming.compare.claims import Claim, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold, weighted_line_fit
+from jamming.sweeps.runner import SweepRunner
 from jamming.theory.function_space import (
     count_zero_modes,
     kernel_flow_fixed_point,

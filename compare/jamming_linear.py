@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from jamming.compare.claims import Claim, SweepRunner, Verdict
+from jamming.compare.claims import Claim, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import binomial_goodness_of_fit, wilson_errorbars
+from jamming.sweeps.runner import SweepRunner
 from jamming.theory.capacity import (
     ALPHA_C_RANDOM_LABELS,
     cover_curve,

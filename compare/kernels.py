@@ -24,12 +24,13 @@ import numpy as np
 import pandas as pd
 from scipy import integrate
 
-from jamming.compare.claims import Claim, SweepRunner, Verdict
+from jamming.compare.claims import Claim, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold, weighted_line_fit
 from jamming.simulate.features import sphere_inputs
 from jamming.simulate.ntk import relative_frobenius_error
-from jamming.simulate.sweep import derive_seed
+from jamming.sweeps.runner import SweepRunner
+from jamming.sweeps.spec import derive_seed
 from jamming.theory.kernels import dual_activation, nngp_ntk, ntk
 from jamming.theory.spectrum import (
     fit_decay_exponent,

@@ -22,9 +22,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from jamming.compare.claims import Claim, SweepRunner, Verdict
+from jamming.compare.claims import Claim, Verdict
 from jamming.compare.figures import styled
-from jamming.simulate.map_sweeps import SGD_THETA_STAR, SGD_X_RANGE
+from jamming.sweeps.large_steps import SGD_THETA_STAR, SGD_X_RANGE
+from jamming.sweeps.runner import SweepRunner
 from jamming.theory.stabilization import (
     A_SEED,
     B_SEED,

@@ -17,9 +17,10 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from jamming.compare.claims import Claim, SweepRunner, Verdict
+from jamming.compare.claims import Claim, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold, weighted_line_fit
+from jamming.sweeps.runner import SweepRunner
 from jamming.theory.spectrum import (
     gaussian_activation_constants,
     pennington_worah_atom,

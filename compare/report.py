@@ -9,8 +9,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from jamming.compare.claims import Claim, SweepRunner, Verdict
+from jamming.compare.claims import Claim, Verdict
 from jamming.compare.figures import save
+from jamming.sweeps.runner import SweepRunner
 
 COLUMNS = ("claim", "predicted", "measured", "discrepancy", "tolerance", "verdict")
 

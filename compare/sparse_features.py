@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from jamming.compare.claims import Claim, SweepRunner, Verdict
+from jamming.compare.claims import Claim, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL
+from jamming.sweeps.runner import SweepRunner
 
 #: Final metrics compared per model: (column, label); lower is predicted for large steps.
 METRICS = {

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from jamming.compare.claims import Claim, SweepRunner, Verdict
+from jamming.compare.claims import Claim, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold
+from jamming.sweeps.runner import SweepRunner
 from jamming.theory.sde import (
     label_noise_stationary_cdf,
     label_noise_stationary_density,

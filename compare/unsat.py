@@ -18,9 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from jamming.compare.claims import Claim, SweepRunner, Verdict
+from jamming.compare.claims import Claim, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold, weighted_line_fit
+from jamming.sweeps.runner import SweepRunner
 from jamming.theory.capacity import ALPHA_C_RANDOM_LABELS, quadratic_hinge_unsat
 
 #: Loads of the UNSAT branch test: far enough above 2 that SAT instances are negligible

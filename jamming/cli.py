@@ -120,13 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _open_store(args):
-    from jamming.simulate.store import Store
+    from jamming.sweeps.store import Store
 
     return Store(store_path(args.store))
 
 
 def _runner(args, store):
-    from jamming.compare.claims import SweepRunner
+    from jamming.sweeps.runner import SweepRunner
 
     if args.device == "cuda":
         from jamming.simulate.devices import resolve_device
@@ -138,7 +138,7 @@ def _runner(args, store):
 
 def _command_list(args) -> int:
     from jamming.compare.claims import registry
-    from jamming.simulate.catalog import SWEEPS
+    from jamming.sweeps.catalog import SWEEPS
 
     with _open_store(args) as store:
         stored = {name: store.statuses(name) for name in SWEEPS}
@@ -211,7 +211,7 @@ def _command_paper(args) -> int:
 
 
 def _command_sweep(args) -> int:
-    from jamming.simulate.catalog import get_sweep
+    from jamming.sweeps.catalog import get_sweep
 
     spec = get_sweep(args.name)
     with _open_store(args) as store, _runner(args, store) as runner:
@@ -262,7 +262,7 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    from jamming.simulate.store import StoreError
+    from jamming.sweeps.store import StoreError
 
     debug = bool(os.environ.get("JAMMING_DEBUG"))
     try:

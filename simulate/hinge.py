@@ -1189,3 +1189,23 @@ def solve_quadratic_hinge(features, labels, ridge: float = 0.0, *, device=None,
         out = {name: (value[0] if value.ndim > 1 else value[0].item())
                for name, value in out.items()}
     return HingeSolution(**out)
+
+
+def unsatisfied_hessian_minimum(features: np.ndarray, active: np.ndarray) -> float:
+    """Lowest eigenvalue of ``Phi_A^T Phi_A / n_eff`` over the unsatisfied points ``A``.
+
+    Parameters
+    ----------
+    features : numpy.ndarray, shape (n_data, n_eff)
+    active : numpy.ndarray of bool, shape (n_data,)
+
+    Returns
+    -------
+    float
+        0 when fewer than ``n_eff`` points are unsatisfied (the matrix is singular); NaN
+        when none is.
+    """
+    if not active.any():
+        return float("nan")
+    block = features[active]
+    return float(np.linalg.eigvalsh(block.T @ block / features.shape[1])[0])

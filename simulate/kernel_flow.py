@@ -27,9 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jamming.simulate.data import gaussian_features, random_labels
-from jamming.simulate.sweep import SweepSpec, derive_seed
-
 LOSSES = ("square", "quadratic-hinge")
 
 
@@ -165,64 +162,3 @@ def _first_change(piece: _LinearPiece, active, y, loss, horizon: float) -> float
         middle = 0.5 * (low + high)
         low, high = (low, middle) if changed(middle) else (middle, high)
     return high
-
-
-def kernel_flow_trial(params: dict) -> dict:
-    """One kernel-flow run on random features: ``K = Phi Phi^T / n_eff`` (sweep function).
-
-    Parameters
-    ----------
-    params : dict
-        ``n_data``, ``n_eff``, ``loss``, ``seed``. Features Gaussian; for the square loss the
-        targets are Gaussian, for the quadratic hinge random labels; ``f0`` Gaussian of
-        variance 1/4.
-
-    Returns
-    -------
-    dict
-        ``kernel`` (n_data, n_data), ``y``, ``f0``, ``f`` (final outputs), ``time``,
-        ``events``, ``speed``, ``converged``.
-    """
-    rng = np.random.default_rng(params["seed"])
-    n_data, n_eff = params["n_data"], params["n_eff"]
-    features = gaussian_features(n_data, n_eff, rng)
-    kernel = features @ features.T / n_eff
-    if params["loss"] == "square":
-        y = rng.standard_normal(n_data)
-    else:
-        y = random_labels(n_data, rng)
-    f0 = 0.5 * rng.standard_normal(n_data)
-    result = integrate_kernel_flow(kernel, y, f0, params["loss"])
-    return {"kernel": kernel, "y": y, "f0": f0, "f": result.f, "time": result.time,
-            "events": result.events, "speed": result.speed, "converged": result.converged}
-
-
-#: (n_data, n_eff) pairs of the kernel-flow sweep: K singular (phi > 1: SAT for the hinge at
-#: phi = 1.5 with probability 0.97, UNSAT at phi >= 2.5) and regular (phi = 0.5).
-KERNEL_FLOW_GRIDS = {
-    "quick": {"sizes": ((50, 20), (45, 30), (30, 60)), "seeds": 2},
-    "paper": {"sizes": ((50, 20), (90, 30), (120, 40), (45, 30), (30, 60)), "seeds": 5},
-    "full": {"sizes": ((50, 20), (90, 30), (120, 40), (200, 80), (45, 30), (30, 60)),
-             "seeds": 10},
-}
-
-
-def kernel_flow_grid(scale: str) -> list[dict]:
-    """Points of the kernel-flow sweep: sizes x losses x seeds."""
-    grid = KERNEL_FLOW_GRIDS[scale]
-    return [
-        {"n_data": n, "n_eff": p, "loss": loss,
-         "seed": derive_seed(31_415, n, p, index, repeat)}
-        for n, p in grid["sizes"]
-        for index, loss in enumerate(LOSSES)
-        for repeat in range(grid["seeds"])
-    ]
-
-
-KERNEL_FLOW_SWEEP = SweepSpec(
-    name="kernel-flow",
-    function=kernel_flow_trial,
-    version="2",
-    grid=kernel_flow_grid,
-    description="exact event-driven kernel gradient flow, frozen random-feature Gram matrix (S1)",
-)

@@ -83,7 +83,6 @@ import functools
 
 import numpy as np
 
-from jamming.simulate.sweep import SweepSpec, derive_seed
 from jamming.validation import check_count as _check_int
 from jamming.validation import check_positive as _check_positive
 
@@ -420,60 +419,3 @@ def train_relu1d(params: dict, use_numba: bool | None = None) -> dict:
                      final_kinks=count_kinks(theta, m, (x.min(), x.max()))[0])
     return {"steps": steps, **curves, **final, "diverged": diverged,
             "diverged_at": int(diverged_at), "final_theta": theta.copy()}
-
-
-# ----------------------------------------------------------------------------- sweep
-
-#: Root seed of :data:`RELU_SPARSE_FEATURES_SWEEP`; seed index ``s`` gives the same
-#: initialisation and sample sequence to both schedules (paired comparison).
-RELU1D_ROOT_SEED = 2023_10_03
-
-#: The setup of the sweep (module docstring): the authors' 12 points, width 100, batch 1,
-#: small step 3e-3; large step 0.03 (chosen on pilot seeds 100-105, not the sweep's, as the
-#: smallest of 0.02, 0.03, 0.05, 0.08 whose loss stabilises over the second half of the
-#: large-step phase: relative std < 0.3 and mean > 10x the small-step loss there, no
-#: divergence), decayed to 3e-3 after half of the steps.
-RELU1D_BASE = {"target": "paper", "n": 12, "m": 100, "batch_size": 1, "eta_small": 3e-3,
-               "decay_fraction": 0.5}
-
-#: Serial cost: "quick" 0.1 s (+ about 1 s of numba compilation), "paper" 5 s. Measured at
-#: "paper" (8 seeds, paired large - small, mean +- SE): Jacobian rank -2.5 +- 0.6, feature
-#: sparsity -0.014 +- 0.003, kinks -0.6 +- 0.5, test loss +0.056 +- 0.023 (worse): in 4 of
-#: 8 seeds the large-step phase leaves a network stuck at train loss 0.13-0.40 that the
-#: decayed step does not fit; the 4 others interpolate (and mostly did so already during
-#: the large-step phase, without a stabilised loss).
-RELU1D_GRIDS = {
-    "quick": {"seeds": 2, "n_steps": 20_000, "record_every": 2_000, "eta_large": (0.03,)},
-    "paper": {"seeds": 8, "n_steps": 1_000_000, "record_every": 20_000, "eta_large": (0.03,)},
-    "full": {"seeds": 32, "n_steps": 2_000_000, "record_every": 20_000,
-             "eta_large": (0.03, 0.05)},
-}
-
-
-def relu1d_grid(scale: str) -> list[dict]:
-    """Points of :data:`RELU_SPARSE_FEATURES_SWEEP`: seeds x (small, large + decay)."""
-    grid = RELU1D_GRIDS[scale]
-    points = []
-    for s in range(grid["seeds"]):
-        common = {**RELU1D_BASE, "n_steps": grid["n_steps"],
-                  "record_every": grid["record_every"],
-                  "seed": derive_seed(RELU1D_ROOT_SEED, s)}
-        points.append({**common, "schedule": "small", "eta_large": RELU1D_BASE["eta_small"]})
-        points.extend({**common, "schedule": "large", "eta_large": eta}
-                      for eta in grid["eta_large"])
-    return points
-
-
-def relu1d_point(params: dict) -> dict:
-    """Sweep function: :func:`train_relu1d` with the default backend."""
-    return train_relu1d(params)
-
-
-RELU_SPARSE_FEATURES_SWEEP = SweepSpec(
-    name="relu1d-sparse-features",
-    function=relu1d_point,
-    version="1",
-    grid=relu1d_grid,
-    description="two-layer ReLU nets on 1-D regression: small steps vs large steps + decay; "
-                "loss, Jacobian rank, feature sparsity, kinks (S4, Andriushchenko et al.)",
-)

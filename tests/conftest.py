@@ -45,8 +45,9 @@ def single_threaded():
 @pytest.fixture(scope="session")
 def quick_store(tmp_path_factory) -> Path:
     """A store holding every claim's sweeps at quick scale (computed once per session)."""
-    from jamming.compare.claims import SweepRunner, registry
-    from jamming.simulate.store import Store
+    from jamming.compare.claims import registry
+    from jamming.sweeps.runner import SweepRunner
+    from jamming.sweeps.store import Store
 
     path = tmp_path_factory.mktemp("quick") / "store.sqlite"
     with Store(path) as store, SweepRunner(store, device="cpu", progress=False) as runner:

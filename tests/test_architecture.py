@@ -1,4 +1,4 @@
-"""Layout rules: light imports, theory and simulation independent of each other."""
+"""Layout rules: light imports, one-way layers (theory, simulate -> sweeps -> compare)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,14 @@ def _imports(folder: str, *, top_level: bool) -> dict[Path, set[str]]:
 
 
 @pytest.mark.parametrize("folder, forbidden, top_level", [
-    ("theory", ("jamming.simulate", "jamming.compare"), False),
+    ("theory", ("jamming.simulate", "jamming.sweeps", "jamming.compare"), False),
     # an optional GPU backend may import torch inside the function that uses it
     ("theory", ("torch", "numba"), True),
-    ("simulate", ("jamming.theory", "jamming.compare"), False),
+    ("simulate", ("jamming.theory", "jamming.sweeps", "jamming.compare"), False),
+    # sweeps may import theory, for a predicted location a grid is centred on
+    ("sweeps", ("jamming.compare",), False),
 ])
-def test_theory_and_simulation_never_import_each_other(folder, forbidden, top_level):
+def test_imports_point_one_way(folder, forbidden, top_level):
     for path, modules in _imports(folder, top_level=top_level).items():
         bad = {m for m in modules if m.startswith(forbidden)}
         assert not bad, f"{path.relative_to(REPO)} imports {bad}"
@@ -47,8 +49,28 @@ def test_import_and_cli_listing_do_not_load_torch_or_numba(tmp_path):
 def test_package_maps_the_top_level_folders():
     import jamming.compare
     import jamming.simulate
+    import jamming.sweeps
     import jamming.theory
 
     for module, folder in ((jamming.theory, "theory"), (jamming.simulate, "simulate"),
-                           (jamming.compare, "compare")):
+                           (jamming.sweeps, "sweeps"), (jamming.compare, "compare")):
         assert Path(module.__file__).resolve().parent == REPO / folder
+
+
+#: The sweep machinery; every other module of sweeps/ is a grid module.
+SWEEP_MACHINERY = {"__init__", "spec", "store", "executors", "runner", "catalog"}
+
+
+def test_grid_modules_mirror_the_claim_modules():
+    """sweeps/X.py feeds compare/X.py: each grid module has its claim module."""
+    grids = {path.stem for path in (REPO / "sweeps").glob("*.py")} - SWEEP_MACHINERY
+    claims = {path.stem for path in (REPO / "compare").glob("*.py")}
+    assert grids and grids <= claims, sorted(grids - claims)
+
+
+def test_simulate_holds_simulators_only():
+    """No store, runner, catalog or grid in simulate/: nothing there defines a sweep."""
+    for path in (REPO / "simulate").rglob("*.py"):
+        text = path.read_text()
+        assert "SweepSpec" not in text and "_GRIDS" not in text, path.relative_to(REPO)
+    assert not {"store", "sweep", "catalog"} & {p.stem for p in (REPO / "simulate").glob("*.py")}

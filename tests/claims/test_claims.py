@@ -6,8 +6,9 @@ import math
 
 import pytest
 
-from jamming.compare.claims import SweepRunner, Verdict, registry, select
-from jamming.simulate.store import Store
+from jamming.compare.claims import Verdict, registry, select
+from jamming.sweeps.runner import SweepRunner
+from jamming.sweeps.store import Store
 
 CLAIM_IDS = list(registry())
 

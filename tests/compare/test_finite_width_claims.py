@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jamming.compare.finite_width import _linear_recursion, power_law_fit
-from jamming.simulate.finite_width import (
+from jamming.sweeps.finite_width import (
     FINITE_WIDTH_GRIDS,
     FW_RECORD_AT,
     INPUT_DIM,

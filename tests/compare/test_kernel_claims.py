@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jamming.compare.kernels import gaussian_expectation
-from jamming.simulate.kernel_sweeps import (
+from jamming.sweeps.kernels import (
     KERNEL_MC_GRIDS,
     kernel_inputs,
     kernel_monte_carlo_points,

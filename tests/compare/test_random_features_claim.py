@@ -7,15 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from jamming.compare.claims import SweepRunner, select
+from jamming.compare.claims import select
 from jamming.compare.random_features import ks_distance, pennington_worah_cdf
-from jamming.simulate.catalog import get_sweep
-from jamming.simulate.rf_spectrum import (
+from jamming.sweeps.catalog import get_sweep
+from jamming.sweeps.random_features import (
     RF_SPECTRUM_GRIDS,
     random_feature_spectrum_trials,
     rf_spectrum_grid,
 )
-from jamming.simulate.store import Store
+from jamming.sweeps.runner import SweepRunner
+from jamming.sweeps.store import Store
 
 
 @pytest.mark.parametrize("phi", [0.5, 2.0])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jamming.simulate.sweep import SweepSpec
+from jamming.sweeps.spec import SweepSpec
 
 #: This folder, for subprocesses that must import this module.
 HELPERS = Path(__file__).resolve().parent

@@ -7,9 +7,6 @@ import pytest
 
 from jamming.simulate import diagonal
 from jamming.simulate.diagonal import (
-    LABEL_NOISE_SWEEP,
-    SPARSE_FEATURES_SWEEP,
-    WOODWORTH_SWEEP,
     diagonal_metrics,
     sparse_regression_data,
     step_schedule,
@@ -226,11 +223,3 @@ def test_sweep_points_return_documented_shapes():
         assert out["steps"].shape == out["train_loss"].shape == (11,)
         assert out["jacobian_rank"].dtype == np.int64 and out["beta"].shape == (40,)
     assert np.isfinite(out["large_phase_loss"])
-
-
-@pytest.mark.parametrize("spec", [WOODWORTH_SWEEP, LABEL_NOISE_SWEEP, SPARSE_FEATURES_SWEEP])
-def test_sweep_grids_have_unique_points(spec):
-    for scale in ("quick", "paper", "full"):
-        grid = spec.grid(scale)
-        keys = {spec.key(p) for p in grid}
-        assert len(keys) == len(grid) > 0

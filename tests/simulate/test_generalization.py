@@ -10,10 +10,8 @@ from scipy.optimize import minimize
 
 from jamming.simulate.data import gaussian_features, random_labels
 from jamming.simulate.generalization import (
-    cusp_points,
     hard_margin_weights,
     last_separable_size,
-    nested_training_curve,
     paired_excess_z,
     pointwise_quadratic_hinge,
     vanishing_ridge_weights,
@@ -127,28 +125,3 @@ def test_pointwise_quadratic_hinge():
     labels = np.array([1.0, -1.0, 1.0])
     np.testing.assert_allclose(pointwise_quadratic_hinge(features, labels, np.array([0.5, 1.0])),
                                [0.125, 4.5, 0.0])
-
-
-def test_nested_training_curve_is_consistent():
-    point = cusp_points("quick")[0]
-    result = nested_training_curve(point)
-    again = nested_training_curve(point)
-    assert all(np.array_equal(result[k], again[k]) for k in result)  # seeded
-    sizes, sat, n_star = result["sizes"], result["sat"], result["n_star"]
-    assert {n_star, n_star + 1} <= set(sizes.tolist())
-    assert np.array_equal(sat, sizes <= n_star)  # separability is monotone in nested data
-    # SAT: support-vector margins are 1 to rounding, so the training loss is ~ (1e-13)^2
-    assert (result["train_loss"][sat] < 1e-20).all() and (result["train_loss"][~sat] > 1e-6).all()
-    # adding constraints can only raise the hard-margin norm |w| = 1 / kappa_max
-    assert (np.diff(result["w_norm"][sat]) >= -1e-9 * result["w_norm"][sat][1:]).all()
-    assert result["excess_z_last_sat"][sizes == n_star] == 0
-    assert result["excess_z_first_unsat"][sizes == n_star + 1] == 0
-    assert ((0 <= result["test_error"]) & (result["test_error"] <= 1)).all()
-
-
-def test_cusp_points_are_distinct_and_seeded():
-    points = cusp_points("paper")
-    assert len({p["seed"] for p in points}) == len(points)
-    assert {p["psi"] for p in points} == {0.5, 1.0, 2.0}
-    with pytest.raises(KeyError):
-        cusp_points("huge")

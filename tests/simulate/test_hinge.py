@@ -373,7 +373,7 @@ def test_host_gram_updates_match_the_recomputed_gram():
 def _teacher_instance(psi, input_dim, instance, n_data):
     """The first ``n_data`` points of one ``teacher-test-cusp`` paper instance."""
     from jamming.simulate.features import random_feature_map
-    from jamming.simulate.generalization import cusp_points
+    from jamming.sweeps.generalization import cusp_points
 
     (point,) = [p for p in cusp_points("paper")
                 if p["psi"] == psi and p["input_dim"] == input_dim and p["instance"] == instance]

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from scipy.optimize import nnls
 
-from jamming.simulate.separability import COVER_SWEEP, cover_grid, cover_trials
 from jamming.simulate.separability import is_linearly_separable as lp_separable
 
 
@@ -67,32 +66,6 @@ def test_rejects_bad_inputs():
         lp_separable(np.ones((3, 2)), np.ones(4))
     with pytest.raises(ValueError, match="labels must be -1 or \\+1"):
         lp_separable(np.ones((3, 2)), np.array([1.0, 0.0, 1.0]))
-
-
-def test_cover_trials_is_a_pure_function_of_its_seed():
-    params = {"n_eff": 6, "n_data": 12, "trials": 30, "seed": 123}
-    first, second = cover_trials(params), cover_trials(dict(params))
-    assert first == second and first["trials"] == 30
-    assert 0 <= first["n_separable"] <= 30
-
-
-@pytest.mark.parametrize("scale", ["quick", "paper", "full"])
-def test_cover_grid_has_distinct_keys_and_seeds(scale):
-    points = cover_grid(scale)
-    keys = {COVER_SWEEP.key(p) for p in points}
-    assert len(keys) == len(points)
-    assert len({p["seed"] for p in points}) == len(points)
-    loads = [p["n_data"] / p["n_eff"] for p in points]
-    assert min(loads) <= 0.6 and max(loads) >= 3.9
-
-
-def test_paper_grid_meets_the_standard_error_target():
-    """At paper scale every (N_eff, N_data) has >= 625 trials: SE <= 0.5/sqrt(625) = 0.02."""
-    trials = {}
-    for p in cover_grid("paper"):
-        trials[(p["n_eff"], p["n_data"])] = trials.get((p["n_eff"], p["n_data"]), 0) + p["trials"]
-    assert min(trials.values()) >= 625
-    assert {n for n, _ in trials} == {5, 10, 20, 40, 80}
 
 
 def test_certificates_at_the_tolerance():

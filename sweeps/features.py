@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -29,7 +30,8 @@ from jamming.simulate.features import (
     sphere_inputs,
 )
 from jamming.simulate.separability import is_linearly_separable
-from jamming.simulate.sweep import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed
+from jamming.theory.teacher import random_features_sign_teacher_phi_c
 
 # ------------------------------------------------------------------------------------------
 # Jacobian rank
@@ -308,14 +310,13 @@ TEACHER_GRIDS["full"] = {**TEACHER_GRIDS["paper"], "dims": (40, 80, 160), "trial
 def teacher_grid(scale: str) -> list[dict]:
     """Points of the teacher sweep: loads around a reference phi_c(psi).
 
-    The quick grid lists absolute loads; the larger grids place loads relative to
-    ``REFERENCE_PHI_C`` (the value the theory gives, copied here as plain numbers so that
-    the simulation does not import the theory; the claim checks that they agree).
+    The quick grid lists absolute loads; the larger grids place loads relative to the
+    predicted transition, :func:`teacher_grid_centre`.
     """
     grid = TEACHER_GRIDS[scale]
     points = []
     for psi in grid["psis"]:
-        loads = grid.get("loads") or tuple(round(r * REFERENCE_PHI_C[psi], 4)
+        loads = grid.get("loads") or tuple(round(r * teacher_grid_centre(psi), 4)
                                             for r in grid["loads_relative"])
         for d in grid["dims"]:
             for load in loads:
@@ -326,9 +327,16 @@ def teacher_grid(scale: str) -> list[dict]:
     return points
 
 
-#: Where the loads of the teacher sweep are centred (ReLU, psi -> phi_c); the claim
-#: S1.teacher-threshold verifies these against jamming.theory.teacher.
-REFERENCE_PHI_C = {0.5: 2.3597, 1.0: 2.8333, 2.0: 3.8834}
+@functools.cache
+def teacher_grid_centre(psi: float) -> float:
+    """Where the teacher grids are centred: the predicted phi_c(psi), rounded to 4 decimals.
+
+    The prediction is :func:`jamming.theory.teacher.random_features_sign_teacher_phi_c`
+    (ReLU features). Rounding keeps the grid's parameters, and so the store's record keys,
+    stable under changes of the prediction in its last digits (2.3597, 2.8333 and 3.8834 at
+    psi = 0.5, 1 and 2).
+    """
+    return round(random_features_sign_teacher_phi_c(psi, "relu"), 4)
 
 
 TEACHER_SWEEP = SweepSpec(

@@ -13,27 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from jamming.simulate.data import gaussian_features, random_labels
-from jamming.simulate.sweep import SweepSpec, derive_seed
-
-
-def unsatisfied_hessian_minimum(features: np.ndarray, active: np.ndarray) -> float:
-    """Lowest eigenvalue of ``Phi_A^T Phi_A / n_eff`` over the unsatisfied points ``A``.
-
-    Parameters
-    ----------
-    features : numpy.ndarray, shape (n_data, n_eff)
-    active : numpy.ndarray of bool, shape (n_data,)
-
-    Returns
-    -------
-    float
-        0 when fewer than ``n_eff`` points are unsatisfied (the matrix is singular); NaN
-        when none is.
-    """
-    if not active.any():
-        return float("nan")
-    block = features[active]
-    return float(np.linalg.eigvalsh(block.T @ block / features.shape[1])[0])
+from jamming.sweeps.spec import SweepSpec, derive_seed
 
 
 def hinge_gaussian_trials(params: dict, device: str = "cpu") -> dict:
@@ -51,7 +31,7 @@ def hinge_gaussian_trials(params: dict, device: str = "cpu") -> dict:
         Arrays of shape (batch,): ``loss``, ``n_delta``, ``w_norm_sq``, ``sat``,
         ``kkt_residual``, ``iterations``, ``hessian_min``; and the scalar ``n_data``.
     """
-    from jamming.simulate.hinge import solve_quadratic_hinge
+    from jamming.simulate.hinge import solve_quadratic_hinge, unsatisfied_hessian_minimum
 
     rng = np.random.default_rng(params["seed"])
     n_eff = params["n_eff"]

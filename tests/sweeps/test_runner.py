@@ -14,22 +14,18 @@ import sweep_helpers
 from numpy.testing import assert_array_equal
 from sweep_helpers import HELPERS
 
-from jamming.simulate.separability import COVER_SWEEP
-from jamming.simulate.store import Store
-from jamming.simulate.sweep import (
-    DaskExecutor,
-    SerialExecutor,
-    derive_seed,
-    make_executor,
-    run_sweep,
-)
+from jamming.sweeps.executors import DaskExecutor, SerialExecutor, make_executor
+from jamming.sweeps.jamming_linear import COVER_SWEEP
+from jamming.sweeps.runner import run_sweep
+from jamming.sweeps.spec import derive_seed
+from jamming.sweeps.store import Store
 
 KILLED_SWEEP = """
 import sys
 sys.path.insert(0, {helpers!r})
 import sweep_helpers
-from jamming.simulate.store import Store
-from jamming.simulate.sweep import run_sweep
+from jamming.sweeps.store import Store
+from jamming.sweeps.runner import run_sweep
 spec = sweep_helpers.LOGGED
 with Store({store!r}) as store:
     run_sweep(spec, store, spec.grid("quick"), progress=False)

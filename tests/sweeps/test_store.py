@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from jamming.simulate.store import (
+from jamming.sweeps.store import (
     Record,
     Store,
     StoreError,
@@ -92,7 +92,7 @@ def test_refuses_another_schema_version(tmp_path):
 
 WRITER = """
 import numpy as np
-from jamming.simulate.store import Record, Store
+from jamming.sweeps.store import Record, Store
 rng = np.random.default_rng(0)
 with Store({path!r}) as store:
     for i in range(10_000):

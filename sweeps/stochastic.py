@@ -17,7 +17,7 @@ r"""Sweeps of the stochastic-differential-equation models of SGD (S4, seed 003).
 from __future__ import annotations
 
 from jamming.simulate.sde import label_noise_sde_1d, label_noise_sgd_1d, sme_weak_errors
-from jamming.simulate.sweep import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed
 
 #: The quadratic test problem: curvature, noise, initial point and the fixed time T.
 SME_PROBLEM = {"a": 1.0, "sigma": 1.0, "theta0": 1.0, "T": 1.0}

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jamming.simulate.sweep import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed
 
 #: Fixed data: ``N_TRAIN`` + ``N_TEST`` points on the sphere of radius sqrt(INPUT_DIM) and
 #: standard normal targets, from ``DATA_SEED``.

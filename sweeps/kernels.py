@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jamming.simulate.sweep import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed
 
 #: Inputs of the Monte Carlo kernels: ``N_INPUTS`` Gaussian points in ``INPUT_DIM``
 #: dimensions (not normalised, as ``stax`` takes them), drawn from this seed.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from jamming.simulate.maps import iterate_map, sgd_1d
-from jamming.simulate.sweep import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed
 
 #: Range of the initial points of the map's orbits.
 MAP_Z0_RANGE = (0.05, 1.15)

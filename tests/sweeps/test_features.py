@@ -1,0 +1,57 @@
+"""The grids and point functions of the feature sweeps (S1)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jamming.simulate.features import (
+    NetworkSpec,
+    init_parameters,
+    sphere_inputs,
+)
+
+
+def test_relu_rank_trial_against_a_closed_form_jacobian():
+    """Rank of the closed-form one-hidden-layer Jacobian (numpy's matrix_rank), and the
+    active counts counted directly, for the same draws (parameters, then inputs)."""
+    from jamming.sweeps.features import relu_rank_trial
+
+    for bias, b_std, seed in ((True, 2.0, 7), (True, 1.0, 8), (False, 1.0, 9)):
+        params = {"input_dim": 3, "width": 5, "bias": bias, "b_std": b_std, "load": 2,
+                  "seed": seed}
+        result = relu_rank_trial(params)
+        spec = NetworkSpec(3, 5, 1, "relu", bias, b_std=b_std)
+        rng = np.random.default_rng(seed)
+        weights = {name: value.numpy() for name, value in init_parameters(spec, rng).items()}
+        n_data = 2 * spec.n_parameters
+        x = sphere_inputs(n_data, 3, rng)
+        z = spec.w_std / np.sqrt(3) * x @ weights["W1"].T
+        if bias:
+            z = z + b_std * weights["b1"]
+        gate = weights["a"] * (z > 0)
+        blocks = [((spec.w_std**2 / np.sqrt(5 * 3)) * gate[:, :, None] * x[:, None, :])
+                  .reshape(n_data, -1)]
+        if bias:
+            blocks.append(spec.w_std * b_std / np.sqrt(5) * gate)
+        blocks.append(spec.w_std / np.sqrt(5) * np.maximum(z, 0))
+        jacobian = np.hstack(blocks)
+        assert jacobian.shape == (n_data, spec.n_parameters)
+        assert result["rank"] == np.linalg.matrix_rank(jacobian)
+        assert result["n_parameters"] == spec.n_parameters and result["n_data"] == n_data
+        counts = result["active_counts"]
+        assert counts.dtype == np.int64 and counts.shape == (5,)
+        assert np.array_equal(counts, np.sum(z > 0, axis=0))
+
+
+def test_relu_rank_grid_stays_where_the_finite_data_count_is_claimed_exact():
+    """d >= 3 and N_data >= 2P only; fresh seeds, unlike those of the jacobian-rank sweep."""
+    from jamming.sweeps.features import jacobian_grid, relu_rank_grid
+
+    for scale in ("quick", "paper", "full"):
+        grid = relu_rank_grid(scale)
+        assert all(p["input_dim"] >= 3 and p["load"] >= 2 for p in grid)
+        assert {p["bias"] for p in grid} == {False, True}
+        seeds = [p["seed"] for p in grid]
+        assert len(set(seeds)) == len(seeds)
+        assert not set(seeds) & {p["seed"] for p in jacobian_grid(scale)}
+    assert len(relu_rank_grid("quick")) <= 12
