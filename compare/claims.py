@@ -4,7 +4,7 @@ A claim (e.g. ``S1.cover-finite-size``) has an id, a study (``S1`` ... ``S6``), 
 statement and four methods:
 
 ``theory()``
-    the prediction, from :mod:`jamming.theory` only;
+    the prediction, a :class:`Prediction`, from :mod:`jamming.theory` only;
 ``simulate(scale, runner)``
     the finite-size data, from :mod:`jamming.sweeps` grids through the results store;
 ``verdict(data)``
@@ -42,6 +42,40 @@ CLAIM_MODULES = (
     "jamming.compare.diagonal_networks",
     "jamming.compare.sparse_features",
 )
+
+
+@dataclass(frozen=True)
+class Prediction(Mapping):
+    """What a claim's :meth:`Claim.theory` returns: the predicted values, by name.
+
+    A read-only mapping from a name to a predicted number, array, or a function of the sweep's
+    parameters that evaluates the prediction there (e.g. ``phi_c`` as a function of psi),
+    all from :mod:`jamming.theory`: what the claim predicts, stated in one place (``jamming
+    list`` and the tests read it; the verdict evaluates the same theory functions).
+
+    Attributes
+    ----------
+    summary : str
+        One line: what is predicted.
+    values : Mapping[str, object]
+        The named predictions.
+    """
+
+    summary: str
+    values: Mapping[str, object]
+
+    def __post_init__(self):
+        if not self.summary or not self.values:
+            raise ValueError("a Prediction needs a summary and at least one named value")
+
+    def __getitem__(self, name: str):
+        return self.values[name]
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
 
 
 @dataclass(frozen=True)
@@ -83,7 +117,8 @@ class Claim(abc.ABC):
     id: str
     #: One-sentence statement of what is claimed.
     statement: str
-    #: Names of the sweeps that :meth:`simulate` runs (for ``jamming list``).
+    #: Names of the sweeps that :meth:`simulate` runs (for ``jamming list``; the claim tests
+    #: check it against the sweeps the runner actually ran).
     sweeps: tuple[str, ...] = ()
     #: Established claims gate ``jamming validate`` (exit 1 when one fails). Open claims
     #: (hypotheses under test, including refuted ones) are checked and reported the same
@@ -96,7 +131,7 @@ class Claim(abc.ABC):
         return self.id.split(".", 1)[0]
 
     @abc.abstractmethod
-    def theory(self):
+    def theory(self) -> Prediction:
         """The prediction (no simulation)."""
 
     @abc.abstractmethod

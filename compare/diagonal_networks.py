@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from jamming.compare.claims import Claim, Verdict
+from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, weighted_line_fit
 from jamming.sweeps.runner import SweepRunner
@@ -56,10 +56,11 @@ class Woodworth(Claim):
     )
     sweeps = ("diagonal-woodworth",)
 
-    def theory(self):
-        """The Q_alpha interpolator and its two limits."""
-        return {"q_alpha": q_alpha_interpolator, "l1": min_l1_interpolator,
-                "l2": min_l2_interpolator}
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The Q_alpha interpolator and its two limits.",
+            {"q_alpha": q_alpha_interpolator, "l1": min_l1_interpolator,
+             "l2": min_l2_interpolator})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Per (data set, alpha): distances of GD to Q_alpha and of Q_alpha to the limits."""
@@ -197,9 +198,10 @@ class LabelNoiseLasso(Claim):
     )
     sweeps = ("diagonal-label-noise",)
 
-    def theory(self):
-        """The weighted Lasso of a data set, step and label-noise variance."""
-        return label_noise_lasso
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The weighted Lasso of a data set, step and label-noise variance.",
+            {"lasso": label_noise_lasso})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Per (lambda, eta): KKT statistic per run, support mismatches, distances."""
@@ -209,7 +211,7 @@ class LabelNoiseLasso(Claim):
             X, y = np.asarray(record["X"]), np.asarray(record["y"])
             n = X.shape[0]
             eta, sigma = float(record["eta"]), float(record["sigma"])
-            lasso = self.theory()(X, y, eta, sigma**2 / n)
+            lasso = self.theory()["lasso"](X, y, eta, sigma**2 / n)
             weights = label_noise_lasso_weights(X, eta, sigma**2 / n)
             beta_avg = np.asarray(record["beta_avg"])
             alive = ~np.asarray(record["diverged"], dtype=bool)

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import log_ndtr
 
-from jamming.compare.claims import Claim, Verdict
+from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import (
     FAMILY_LEVEL,
@@ -60,9 +60,10 @@ class EffectiveParameterCount(Claim):
     )
     sweeps = ("jacobian-rank",)
 
-    def theory(self):
-        """The effective-parameter count and the ReLU bound with stable neurons."""
-        return {"effective_parameters": effective_parameters, "relu_rank_bound": relu_rank_bound}
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The effective-parameter count and the ReLU bound with stable neurons.",
+            {"effective_parameters": effective_parameters, "relu_rank_bound": relu_rank_bound})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Measured ranks with the predictions and whether each is exact or a bound."""
@@ -139,10 +140,11 @@ class FiniteDataReluRank(Claim):
     )
     sweeps = ("relu-rank-finite-data",)
 
-    def theory(self):
-        """The finite-data count, and the infinite-data counts it refines."""
-        return {"shallow_relu_rank": shallow_relu_rank, "relu_rank_bound": relu_rank_bound,
-                "effective_parameters": effective_parameters}
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The finite-data count, and the infinite-data counts it refines.",
+            {"shallow_relu_rank": shallow_relu_rank, "relu_rank_bound": relu_rank_bound,
+             "effective_parameters": effective_parameters})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Measured ranks with the finite-data prediction and the infinite-data counts.
@@ -260,9 +262,8 @@ class FeatureCover(Claim):
     )
     sweeps = ("feature-cover",)
 
-    def theory(self):
-        """Cover's probability."""
-        return cover_probability
+    def theory(self) -> Prediction:
+        return Prediction("Cover's probability.", {"probability": cover_probability})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Separable counts per (model, size, N_data) with the measured rank."""
@@ -371,9 +372,10 @@ class TeacherThreshold(Claim):
     )
     sweeps = ("teacher-separability",)
 
-    def theory(self):
-        """phi_c(psi) for ReLU features."""
-        return lambda psi: random_features_sign_teacher_phi_c(psi, "relu")
+    def theory(self) -> Prediction:
+        return Prediction(
+            "phi_c(psi) for ReLU features.",
+            {"phi_c": lambda psi: random_features_sign_teacher_phi_c(psi, "relu")})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Separable counts per (psi, d, load)."""
@@ -397,7 +399,7 @@ class TeacherThreshold(Claim):
                                                  group["se"])
             else:
                 value, se = float(group["crossing"].iloc[0]), float(group["se"].iloc[0])
-            predicted = self.theory()(psi)
+            predicted = self.theory()["phi_c"](psi)
             tests.append({"psi": psi, "value": value, "se": se, "theory": predicted,
                           "z": (value - predicted) / se})
         table = pd.DataFrame(tests)
@@ -428,7 +430,7 @@ class TeacherThreshold(Claim):
             fig, ax = plt.subplots(figsize=(4.2, 2.8), constrained_layout=True)
             crossings = self._crossings(data).set_index(["psi", "input_dim"])
             for i, (psi, by_psi) in enumerate(data.groupby("psi")):
-                ax.axvline(self.theory()(psi), color=f"C{i}", lw=0.8)
+                ax.axvline(self.theory()["phi_c"](psi), color=f"C{i}", lw=0.8)
                 for j, (d, group) in enumerate(by_psi.groupby("input_dim")):
                     fraction, bars = wilson_errorbars(group["n_separable"], group["trials"])
                     ax.errorbar(group["load"], fraction, yerr=bars,

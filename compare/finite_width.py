@@ -38,7 +38,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from jamming.compare.claims import Claim, Verdict
+from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold
 from jamming.sweeps.finite_width import FW_DEPTH, N_TRAIN
@@ -190,11 +190,12 @@ class WidthScaling(Claim):
     )
     sweeps = (SWEEP,)
 
-    def theory(self):
-        """Predicted exponents: fluctuation -1/2, smooth drift -1; K_inf from theory."""
-        return {"fluctuation": -0.5, "drift (smooth)": -1.0,
-                "K_inf": lambda x, activation, w_std: ntk(x, None, FW_DEPTH, activation,
-                                                          w_std, 0.0)}
+    def theory(self) -> Prediction:
+        return Prediction(
+            "Predicted exponents: fluctuation -1/2, smooth drift -1; K_inf from theory.",
+            {"fluctuation": -0.5, "drift (smooth)": -1.0,
+             "K_inf": lambda x, activation, w_std: ntk(x, None, FW_DEPTH, activation, w_std,
+                                                       0.0)})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Per network: relative fluctuation, relative drift at T, kappa, gaps."""
@@ -250,9 +251,10 @@ class LinearizedTraining(Claim):
     )
     sweeps = (SWEEP,)
 
-    def theory(self):
-        """The linear recursion and the predicted gap exponent."""
-        return {"gap exponent (smooth)": -1.0, "recursion": _linear_recursion}
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The linear recursion and the predicted gap exponent.",
+            {"gap exponent (smooth)": -1.0, "recursion": _linear_recursion})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Per network: gaps to the linearised flow with K_h(0) and with K_inf."""
@@ -320,9 +322,8 @@ class LazyRatio(Claim):
     sweeps = (SWEEP,)
     gating = False
 
-    def theory(self):
-        """The hypothesised exponent."""
-        return {"kappa exponent (seed 002)": -1.0}
+    def theory(self) -> Prediction:
+        return Prediction("The hypothesised exponent.", {"kappa exponent (seed 002)": -1.0})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Per network kappa (first n_kappa networks of each width)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from jamming.compare.claims import Claim, Verdict
+from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold
 from jamming.sweeps.runner import SweepRunner
@@ -32,9 +32,10 @@ class LossCuspAtJamming(Claim):
     )
     sweeps = ("teacher-test-cusp",)
 
-    def theory(self):
-        """Where the cusp is: at N* of each instance, near phi_c(psi) N_eff on average."""
-        return lambda psi: random_features_sign_teacher_phi_c(psi, "relu")
+    def theory(self) -> Prediction:
+        return Prediction(
+            "Where the cusp is: at N* of each instance, near phi_c(psi) N_eff on average.",
+            {"phi_c": lambda psi: random_features_sign_teacher_phi_c(psi, "relu")})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """One row per instance with its arrays over the training-set sizes."""
@@ -87,7 +88,7 @@ class LossCuspAtJamming(Claim):
                               "instances": len(group), "exceptions": int(group["exception"].sum()),
                               "mean_phi_star": phi.mean(),
                               "se": phi.std(ddof=1) / np.sqrt(phi.size),
-                              "phi_c": self.theory()(psi)})
+                              "phi_c": self.theory()["phi_c"](psi)})
         return Verdict(
             quantity="instances whose test loss is significantly higher at a training-set size "
                      "off the transition than at both N* and N*+1",
@@ -139,7 +140,7 @@ class LossCuspAtJamming(Claim):
                 for ax, column in zip(axes[:2], ("test_loss", "test_error"), strict=True):
                     centres, medians = self._median_curve(group, column, bins)
                     ax.plot(centres, medians, "o-", ms=2.5, color=f"C{i}", label=label)
-                    ax.axvline(self.theory()(psi), color=f"C{i}", lw=0.8, ls="--")
+                    ax.axvline(self.theory()["phi_c"](psi), color=f"C{i}", lw=0.8, ls="--")
                 for _, record in group.head(8).iterrows():
                     sizes = np.asarray(record["sizes"])
                     loss = np.asarray(record["test_loss"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jamming.compare.claims import Claim, Verdict
+from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold, weighted_line_fit
 from jamming.sweeps.runner import SweepRunner
@@ -36,9 +36,10 @@ class SquareInterpolation(Claim):
     )
     sweeps = ("gram-spectrum",)
 
-    def theory(self):
-        """The soft-edge limit as a function of phi and the hard-edge mean at phi = 1."""
-        return {"edge": smallest_nonzero_eigenvalue, "hard_edge_mean": edelman_hard_edge_mean()}
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The soft-edge limit as a function of phi and the hard-edge mean at phi = 1.",
+            {"edge": smallest_nonzero_eigenvalue, "hard_edge_mean": edelman_hard_edge_mean()})
 
     def simulate(self, scale: str, runner: SweepRunner):
         """Mean and standard error of lambda_min per (n_eff, phi); columns as named."""
@@ -142,9 +143,10 @@ class FixedPoints(Claim):
     )
     sweeps = ("kernel-flow",)
 
-    def theory(self):
-        """The constrained minimum and its zero modes (functions of K, y, f0, loss)."""
-        return kernel_flow_fixed_point
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The constrained minimum and its zero modes (functions of K, y, f0, loss).",
+            {"fixed_point": kernel_flow_fixed_point})
 
     def simulate(self, scale: str, runner: SweepRunner):
         """Per run: the simulated end point compared with the theory's fixed point."""

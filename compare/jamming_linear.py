@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jamming.compare.claims import Claim, Verdict
+from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import binomial_goodness_of_fit, wilson_errorbars
 from jamming.sweeps.runner import SweepRunner
@@ -36,9 +36,10 @@ class CoverFiniteSize(Claim):
     )
     sweeps = ("cover-separability",)
 
-    def theory(self):
-        """Cover's probability (a function of ``n_data, n_eff``) and the critical load 2."""
-        return {"probability": cover_probability, "alpha_c": ALPHA_C_RANDOM_LABELS}
+    def theory(self) -> Prediction:
+        return Prediction(
+            "Cover's probability (a function of ``n_data, n_eff``) and the critical load 2.",
+            {"probability": cover_probability, "alpha_c": ALPHA_C_RANDOM_LABELS})
 
     def simulate(self, scale: str, runner: SweepRunner):
         """Separable counts per (N_eff, N_data), summed over the blocks of trials.

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import integrate
 
-from jamming.compare.claims import Claim, Verdict
+from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold, weighted_line_fit
 from jamming.simulate.features import sphere_inputs
@@ -63,12 +63,13 @@ class KernelMonteCarlo(Claim):
     )
     sweeps = ("kernel-monte-carlo",)
 
-    def theory(self):
-        """The analytic (NNGP, NTK) of one configuration on given inputs."""
+    def theory(self) -> Prediction:
         def kernels(inputs, activation, depth, w_std, b_std):
             return nngp_ntk(inputs, None, depth, activation, w_std,
                             0.0 if b_std is None else b_std)
-        return kernels
+        return Prediction(
+            "The analytic (NNGP, NTK) of one configuration on given inputs.",
+            {"kernels": kernels})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Per (configuration, width, kernel): projected deviation and Frobenius error."""
@@ -78,7 +79,7 @@ class KernelMonteCarlo(Claim):
             if record["status"] != "ok":
                 continue
             activation, depth, b_std = _configuration(record)
-            references = self.theory()(np.asarray(record["inputs"]), activation, depth,
+            references = self.theory()["kernels"](np.asarray(record["inputs"]), activation, depth,
                                        float(record["w_std"]), b_std)
             for name, reference in zip(KERNELS, references, strict=True):
                 samples = np.asarray(record[f"{name}_samples"])
@@ -217,10 +218,11 @@ class DualActivationQuadrature(Claim):
     )
     sweeps = ()  # theory against theory: nothing is simulated
 
-    def theory(self):
-        """The closed-form layer map of an activation."""
-        return lambda activation, q1, q2, c: dual_activation(q1, q2, c, activation,
-                                                             method="closed")
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The closed-form layer map of an activation.",
+            {"layer_map": lambda activation, q1, q2, c: dual_activation(
+                q1, q2, c, activation, method="closed")})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Relative differences per (activation, map, triple), plus the erf recursion."""
@@ -234,9 +236,9 @@ class DualActivationQuadrature(Claim):
         for triple in _triples(scale):
             q1, q2, _ = triple
             for activation in (*_PIECEWISE_LINEAR, "erf"):
-                closed = self.theory()(activation, *triple)
+                closed = self.theory()["layer_map"](activation, *triple)
                 # Cauchy-Schwarz scale sqrt(E phi(u)^2 E phi(v)^2): the maps may vanish
-                diagonal = [self.theory()(activation, q, q, q) for q in (q1, q2)]
+                diagonal = [self.theory()["layer_map"](activation, q, q, q) for q in (q1, q2)]
                 if activation == "erf":
                     numeric = dual_activation(*triple, "erf", method="quadrature", degree=256)
                 else:
@@ -318,14 +320,15 @@ class MercerGram(Claim):
     )
     sweeps = ()  # points drawn here; theory kernels on simulate's sphere sampler
 
-    def theory(self):
-        """(k, mu_k, multiplicity) of the largest blocks."""
-        return mercer_blocks(MERCER_DIM, MERCER_BLOCKS)
+    def theory(self) -> Prediction:
+        return Prediction(
+            "(k, mu_k, multiplicity) of the largest blocks.",
+            {"blocks": mercer_blocks(MERCER_DIM, MERCER_BLOCKS)})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Block sums of the top eigenvalues of K/N per (N, repeat)."""
         grid = MERCER_GRIDS[scale]
-        blocks = self.theory()
+        blocks = self.theory()["blocks"]
         rows = []
         for n in grid["sizes"]:
             for repeat in range(grid["repeats"]):
@@ -422,9 +425,10 @@ class MercerDecay(Claim):
     )
     sweeps = ()  # theory against theory: 30-digit quadrature against asymptotics
 
-    def theory(self):
-        """The predicted exponent per (kernel, d)."""
-        return lambda name, d: predicted_decay(name, d)
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The predicted exponent per (kernel, d).",
+            {"decay_exponent": predicted_decay})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Extrapolated local exponents per (kernel, d)."""
@@ -432,7 +436,7 @@ class MercerDecay(Claim):
         rows = []
         for name in ("arccos0", "arccos1", "relu_ntk"):
             for d in grid["dims"]:
-                law = self.theory()(name, d)
+                law = self.theory()["decay_exponent"](name, d)
                 mu = mercer_eigenvalues(relu_kernel(name), d, grid["k_max"], dps=20)
                 limit, model_error = local_exponent_limit(mu, law.parity)
                 rows.append({"kernel": name, "d": d, "predicted": law.exponent,

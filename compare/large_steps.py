@@ -22,7 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from jamming.compare.claims import Claim, Verdict
+from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
 from jamming.sweeps.large_steps import SGD_THETA_STAR, SGD_X_RANGE
 from jamming.sweeps.runner import SweepRunner
@@ -83,9 +83,10 @@ class StabilizationProof(Claim):
     )
     sweeps = ()  # theory checked by a verified computation: nothing is simulated
 
-    def theory(self):
-        """The critical step :math:`\\gamma_*` beyond which (P2) fails."""
-        return critical_gamma()
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The critical step :math:`\\gamma_*` beyond which (P2) fails.",
+            {"critical_gamma": critical_gamma()})
 
     def simulate(self, scale: str, runner: SweepRunner):
         """The two certificates (independent of the scale)."""
@@ -117,7 +118,7 @@ class StabilizationProof(Claim):
                      "wider_failing_property": wider.failing_property,
                      "wider_counterexample": wider.counterexample,
                      "wider_reason": wider.reason,
-                     "critical_gamma": self.theory()},
+                     "critical_gamma": self.theory()["critical_gamma"]},
         )
 
     def figure(self, data):
@@ -144,8 +145,9 @@ class StabilizationProof(Claim):
             maxima = [map_maximum(g)[1] for g in gammas]
             ax_b.plot(gammas, maxima, color="k", label=r"$\max_z h_\gamma(z)$")
             ax_b.axhline(B_SEED, color="0.5", ls="--", lw=0.8, label=f"b = {B_SEED}")
-            ax_b.axvline(self.theory(), color="C3", lw=0.6, ls=":",
-                         label=rf"$\gamma_* = {self.theory():.5f}$")
+            gamma_star = self.theory()["critical_gamma"]
+            ax_b.axvline(gamma_star, color="C3", lw=0.6, ls=":",
+                         label=rf"$\gamma_* = {gamma_star:.5f}$")
             if wider.counterexample is not None:
                 g, z = wider.counterexample
                 ax_b.plot([g], [h_map(z, g)], "x", color="C3", ms=6,
@@ -180,10 +182,11 @@ class TwoCycle(Claim):
     )
     sweeps = ("stabilization-map",)
 
-    def theory(self):
-        """The 2-cycle, its multiplier and its stability range."""
-        return {"cycle": two_cycle, "multiplier": two_cycle_multiplier,
-                "range": two_cycle_stability_range()}
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The 2-cycle, its multiplier and its stability range.",
+            {"cycle": two_cycle, "multiplier": two_cycle_multiplier,
+             "range": two_cycle_stability_range()})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Per gamma: largest and smallest distance of the orbits to the 2-cycle, escapes."""
@@ -285,8 +288,7 @@ class SGDBounce(Claim):
     )
     sweeps = ("sgd-bounce",)
 
-    def theory(self):
-        """The predicted regime of a step size and, inside the interval, the loss bounds."""
+    def theory(self) -> Prediction:
         x_min, x_max = SGD_X_RANGE
         m2 = (x_min**2 + x_min * x_max + x_max**2) / 3.0
         scale = 0.25 * SGD_THETA_STAR**4 * m2
@@ -303,12 +305,14 @@ class SGDBounce(Claim):
                 return {"regime": "diverge", "gamma": (g_min, g_max)}
             return {"regime": "none", "gamma": (g_min, g_max)}
 
-        return predict
+        return Prediction(
+            "The predicted regime of a step size and, inside the interval, the loss bounds.",
+            {"regime": predict})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """The sweep's ensemble statistics with the prediction of each step size."""
         frame = runner.run("sgd-bounce", scale, arrays=True)
-        predict = self.theory()
+        predict = self.theory()["regime"]
         rows = []
         for _, record in frame.iterrows():
             prediction = predict(float(record["eta"]))

@@ -17,7 +17,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from jamming.compare.claims import Claim, Verdict
+from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold, weighted_line_fit
 from jamming.sweeps.runner import SweepRunner
@@ -119,12 +119,13 @@ class RandomFeaturesSpectrum(Claim):
     )
     sweeps = ("rf-spectrum",)
 
-    def theory(self):
-        """The tabulated CDF and the lower edge as functions of (phi, psi, activation)."""
+    def theory(self) -> Prediction:
         def lower_edge(phi, psi, activation):
             return pennington_worah_cdf(phi, psi, activation)[3][0]
-        return {"cdf": pennington_worah_cdf, "lower_edge": lower_edge,
-                "constants": activation_constants}
+        return Prediction(
+            "The tabulated CDF and the lower edge as functions of (phi, psi, activation).",
+            {"cdf": pennington_worah_cdf, "lower_edge": lower_edge,
+             "constants": activation_constants})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Per point: KS distance (bootstrap SE), mean and SE of the smallest non-zero

@@ -141,8 +141,17 @@ def latex_table(results: Sequence[ClaimResult]) -> str:
 
 
 def write_reports(results: Sequence[ClaimResult], results_folder: Path,
-                  generated_folder: Path) -> list[Path]:
+                  generated_folder: Path | None) -> list[Path]:
     """Write ``report.md`` and ``report.json`` (results folder) and ``claims.tex`` (paper).
+
+    Parameters
+    ----------
+    results : sequence of ClaimResult
+    results_folder : pathlib.Path
+        Where the Markdown and JSON reports go (the store's folder).
+    generated_folder : pathlib.Path or None
+        Where the paper's claims table goes; ``None`` leaves the table alone (a partial
+        selection of claims must not replace the paper's full table).
 
     Returns
     -------
@@ -150,13 +159,14 @@ def write_reports(results: Sequence[ClaimResult], results_folder: Path,
         The files written.
     """
     results_folder.mkdir(parents=True, exist_ok=True)
-    generated_folder.mkdir(parents=True, exist_ok=True)
     files = {
         results_folder / "report.md": markdown_report(results),
         results_folder / "report.json": json.dumps([r.as_json() for r in results], indent=2)
         + "\n",
-        generated_folder / "claims.tex": latex_table(results),
     }
+    if generated_folder is not None:
+        generated_folder.mkdir(parents=True, exist_ok=True)
+        files[generated_folder / "claims.tex"] = latex_table(results)
     for path, text in files.items():
         path.write_text(text)
     return list(files)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from jamming.compare.claims import Claim, Verdict
+from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL
 from jamming.sweeps.runner import SweepRunner
@@ -96,9 +96,10 @@ class SparseFeatures(Claim):
     sweeps = tuple(SWEEPS.values())
     gating = False
 
-    def theory(self):
-        """The predicted sign of every paired difference (large - small): negative."""
-        return {model: {label: -1 for _, label in metrics} for model, metrics in METRICS.items()}
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The predicted sign of every paired difference (large - small): negative.",
+            {model: {label: -1 for _, label in metrics} for model, metrics in METRICS.items()})
 
     def simulate(self, scale: str, runner: SweepRunner) -> dict:
         """The two sweeps' final metrics and curves, one frame per model."""

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from jamming.compare.claims import Claim, Verdict
+from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold
 from jamming.sweeps.runner import SweepRunner
@@ -58,9 +58,10 @@ class SMEOrder(Claim):
     )
     sweeps = ("sme-weak-error",)
 
-    def theory(self):
-        """The closed-form weak errors (SME minus SGD) and the predicted orders."""
-        return {"weak_errors": weak_errors, "orders": WEAK_ERRORS}
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The closed-form weak errors (SME minus SGD) and the predicted orders.",
+            {"weak_errors": weak_errors, "orders": WEAK_ERRORS})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Measured weak errors per step size, with the closed form beside them."""
@@ -159,9 +160,10 @@ class FokkerPlanck(Claim):
     )
     sweeps = ("label-noise-stationary",)
 
-    def theory(self):
-        """The stationary density and CDF."""
-        return {"density": label_noise_stationary_density, "cdf": label_noise_stationary_cdf}
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The stationary density and CDF.",
+            {"density": label_noise_stationary_density, "cdf": label_noise_stationary_cdf})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """KS statistics and p-values of each ensemble against the stationary CDF."""

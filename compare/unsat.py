@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from jamming.compare.claims import Claim, Verdict
+from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold, weighted_line_fit
 from jamming.sweeps.runner import SweepRunner
@@ -109,9 +109,10 @@ class _HingeClaim(Claim):
 
     sweeps = ("hinge-gaussian",)
 
-    def theory(self):
-        """The parametric branch (a function of alpha; its alpha -> 2+ limits are 1, 1/pi)."""
-        return quadratic_hinge_unsat
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The parametric branch (a function of alpha; its alpha -> 2+ limits are 1, 1/pi).",
+            {"branch": quadratic_hinge_unsat})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Per-problem minima of the hinge sweep."""
@@ -235,9 +236,11 @@ class SoftModes(_HingeClaim):
         "points, extrapolated to N_eff -> infinity, tends to 0 as alpha -> 2+."
     )
 
-    def theory(self):
-        """The hypothesis, and a naive Marchenko-Pastur guess (sqrt(N_Delta/N_eff) - 1)^2."""
-        return lambda alpha: (np.sqrt(quadratic_hinge_unsat(alpha).n_delta_over_n_eff) - 1) ** 2
+    def theory(self) -> Prediction:
+        return Prediction(
+            "The hypothesis, and a naive Marchenko-Pastur guess (sqrt(N_Delta/N_eff) - 1)^2.",
+            {"naive_edge": lambda alpha: (
+                np.sqrt(quadratic_hinge_unsat(alpha).n_delta_over_n_eff) - 1) ** 2})
 
     def _edge(self, data):
         unsat = data[~data["sat"].astype(bool) & (data["alpha"] > ALPHA_C_RANDOM_LABELS)]
@@ -253,7 +256,7 @@ class SoftModes(_HingeClaim):
                                                     edge["value"], edge["se"])
         table = pd.DataFrame([{"alpha": ALPHA_C_RANDOM_LABELS, "value": intercept, "se": error,
                                "theory": 0.0, "z": intercept / error, "slope": slope}])
-        naive = self.theory()
+        naive = self.theory()["naive_edge"]
         return _z_verdict(
             table, "|z| of lambda_min(Hessian of unsatisfied points), extrapolated to "
                    "N_eff -> inf and then to alpha -> 2+, against 0",
@@ -277,7 +280,7 @@ class SoftModes(_HingeClaim):
             ax.errorbar(edge["alpha"], edge["value"], yerr=edge["se"], fmt="s", color="k",
                         ms=2.5, label=r"$N_\mathrm{eff}\to\infty$")
             alphas = np.linspace(2.0005, unsat["alpha"].max(), 200)
-            ax.plot(alphas, [self.theory()(a) for a in alphas], color="0.5", ls="--",
+            ax.plot(alphas, [self.theory()["naive_edge"](a) for a in alphas], color="0.5", ls="--",
                     label="naive MP")
             ax.set_xlabel(r"$\alpha$")
             ax.set_ylabel(r"$\lambda_\mathrm{min}(\Phi_\Delta^\top\Phi_\Delta/N_\mathrm{eff})$")

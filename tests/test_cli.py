@@ -55,6 +55,18 @@ def test_validate_prints_a_passing_table_and_writes_reports(store_copy, paper_co
         assert path.is_file()
 
 
+def test_validate_only_leaves_the_papers_claims_table_alone(store_copy, paper_copy):
+    table = paper_copy / "generated" / "claims.tex"
+    table.parent.mkdir()
+    table.write_text("the full table")
+    result = jamming("validate", "--only", "S1.cover-finite-size", store=store_copy,
+                     paper=paper_copy)
+    assert result.returncode == 0, result.stderr
+    assert table.read_text() == "the full table"
+    assert "claims table is left as it was" in result.stdout
+    assert (store_copy.parent / "report.json").is_file()
+
+
 def test_validate_json_and_only(store_copy, paper_copy):
     for pattern in ("S1.cover*", "S1.cover-finite-size"):
         result = jamming("--store", store_copy, "validate", "--only", pattern, "--json",

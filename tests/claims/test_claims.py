@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from jamming.compare.claims import Verdict, registry, select
+from jamming.compare.claims import Prediction, Verdict, registry, select
 from jamming.sweeps.runner import SweepRunner
 from jamming.sweeps.store import Store
 
@@ -26,8 +26,11 @@ def test_claim_checks_at_quick_scale(claim_id, quick_store):
     (claim,) = select(claim_id)
     with Store(quick_store) as store, SweepRunner(store, device="cpu", progress=False) as runner:
         data = claim.simulate("quick", runner)
-        if claim.sweeps:
-            assert runner.summaries[-1].computed == 0  # served from the store
+    # the sweeps a claim declares are the sweeps it reads, all served from the store
+    assert {summary.name for summary in runner.summaries} == set(claim.sweeps)
+    assert all(summary.computed == 0 for summary in runner.summaries)
+    prediction = claim.theory()
+    assert isinstance(prediction, Prediction) and prediction.summary and len(prediction)
     verdict = claim.verdict(data)
     assert isinstance(verdict, Verdict)
     assert all(math.isfinite(v) for v in (verdict.predicted, verdict.measured,
@@ -39,6 +42,13 @@ def test_claim_checks_at_quick_scale(claim_id, quick_store):
     import matplotlib.pyplot as plt
 
     plt.close(figure)
+
+
+def test_a_prediction_is_a_named_read_only_mapping():
+    prediction = Prediction("phi_c of Cover", {"phi_c": 2.0})
+    assert prediction["phi_c"] == 2.0 and list(prediction) == ["phi_c"]
+    with pytest.raises(ValueError, match="at least one named value"):
+        Prediction("nothing", {})
 
 
 def test_recorded_result_of_the_ntk_cover_hypothesis(quick_store):
