@@ -50,8 +50,9 @@ check-latex:
 	  echo "latexmk is not installed; on Debian/Ubuntu run:" >&2; \
 	  echo "  sudo apt-get install -y $(TEX_PACKAGES)" >&2; exit 1; }
 
-# every benchmark script; _*.py are helpers, nt_reference.py runs in the neural-tangents venv
-BENCHMARKS = $(filter-out benchmarks/nt_reference.py,$(wildcard benchmarks/[a-z]*.py))
+# every benchmark script; timing.py is their helper module, nt_reference.py runs in the
+# neural-tangents venv
+BENCHMARKS = $(filter-out benchmarks/timing.py benchmarks/nt_reference.py,$(wildcard benchmarks/*.py))
 
 bench: install
 	@for script in $(BENCHMARKS); do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -46,8 +46,8 @@ from __future__ import annotations
 import math
 
 import torch
-from _timing import best_time
 from threadpoolctl import threadpool_limits
+from timing import best_time
 
 from jamming.simulate.features import sphere_inputs
 from jamming.simulate.ntk import DenseNetwork, empirical_ntk, empirical_ntk_loop, init_networks

@@ -68,7 +68,7 @@ from unittest import mock
 
 import numpy as np
 import torch
-from _timing import best_time
+from timing import best_time
 from torch.func import jacrev, vmap
 
 from jamming.simulate import feature_sweeps

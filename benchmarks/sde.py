@@ -37,7 +37,7 @@ import argparse
 import sys
 
 import numpy as np
-from _timing import (
+from timing import (
     add_torch_device_argument,
     agreement,
     numba_against_numpy,

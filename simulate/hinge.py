@@ -69,45 +69,23 @@ problem (see :class:`_NewtonStep`):
   ``torch.linalg.lstsq``), eigenvalues below :math:`16\max(N_\mathrm{data},
   N_\mathrm{eff})\,\epsilon\,\lambda_\mathrm{max}` counted as zero.
 
-The KKT residual below then measures the result against :math:`\Phi` itself (at most
-:math:`4\cdot 10^{-16}` on the benchmark problems, against :math:`3\cdot 10^{-15}` for the
-earlier all-float64 solver with one refinement step).
+The KKT residual below then measures the result against :math:`\Phi` itself.
 
 Kernels. On the CUDA device everything is batched torch. On the CPU (``HOST_KERNELS``) the
-heavy kernels are numpy/scipy (OpenBLAS) calls, problem by problem, on zero-copy views:
-LAPACK ``spotrf``/``dpotrf`` per matrix (torch's batched Cholesky factorises one matrix
-after the other with more overhead: 43 ms for 64 float64 matrices of 300 x 300 against
-18 ms for ``dpotrf`` and 10 ms for ``spotrf``) and two ``?trtrs`` per solve (13 us for one
-right-hand side at 300 x 300, against 41 us for ``spotrs``), the first Gram matrices with
-``numpy.matmul`` (float32: 45-50 ms for 64 x (660 x 300), torch's ``bmm`` 80 ms, scipy's
-``ssyrk`` 10% slower than numpy's own syrk; float64 90 and 160 ms), their updates in place
-with ``ssyrk`` on the upper triangle (12 us for 10 rows, 33 us with ``numpy.matmul`` and an
-add) and the matrix-vector products over :math:`\Phi` (4-7 ms per pass over the 101 MB
-float64 batch, torch's ``bmm`` 11 ms). Freezing problems copies nothing on the CPU. Per
-Newton step there are two passes over :math:`\Phi` (the gradient and the margins at the
-Newton point; those after the line search are interpolated), and the refinement reuses
-the margins at the Newton point, so each of its steps costs two passes after a first of
-one. The finiteness check of the input doubles as the row norms of the rounding bound.
-With 64 problems, :math:`N_\mathrm{eff} = 300`, :math:`N_\mathrm{data} = 660`, one
-thread, a solve took 0.35-0.36 s when repeated (0.37-0.40 s before these kernels),
-0.33-0.46 s as the first full-size call in a process (page faults), against 0.84-0.89 s
-for the earlier all-float64 torch solver. Of a repeated call: float32 Cholesky
-factorisations (about 380, 5.9 Newton steps x 64) 21%, passes over :math:`\Phi` (about 22
-batch equivalents, half of them refinement) 21%, the initial float32 Gram matrix 15%, Gram
-updates 10%, input checks and the final certificate 5%, the rest (batched torch
-bookkeeping, line search) 25%.
-
-Not adopted (measured on one 300 x 300 problem): solving later Newton systems, where only a
-few rows changed, by conjugate gradients preconditioned with the previous float32 factor.
-With 3 changed rows it needs 4 iterations for 3e-6 relative accuracy, 97 us against 174 us
-for ``spotrf`` and a solve; but only the late steps (about 60 of the 380 systems) have so few
-changes, and the refinement of the final Newton point would need the same iterations at
-each of its steps, so at most about 5 ms (1.5%) was to be saved.
+heavy kernels are numpy/scipy (OpenBLAS) calls, problem by problem, on zero-copy views,
+which beat torch's batched CPU kernels at these sizes: LAPACK ``spotrf``/``dpotrf`` per
+matrix and two ``?trtrs`` per solve, the first Gram matrices with ``numpy.matmul``, their
+updates in place with ``ssyrk`` on the upper triangle, and the matrix-vector products over
+:math:`\Phi`. The margins after the line search are interpolated between those at
+:math:`w` and at the Newton point, not recomputed.
 
 On the CPU the solver runs with one torch and one BLAS thread by default (``cpu_threads``;
 BLAS through threadpoolctl where installed, otherwise ``OPENBLAS_NUM_THREADS`` and the
 like apply): batched LAPACK calls factorise one matrix after the other, each with all
-threads, and on a busy 2-core machine two threads made small batches up to 40 times slower.
+threads, which on a busy machine is much slower than one thread.
+
+Timings, the profile of a solve and the designs measured and not adopted are in
+``benchmarks/README.md`` (``hinge_solver.py``) and ``docs/notes/hinge-solver.md``.
 
 Termination
 -----------
@@ -414,10 +392,10 @@ class _Cholesky:
     """Cholesky factors ``L`` of a batch of symmetric matrices (b, n, n), float32 or float64.
 
     Host: LAPACK ``?potrf`` / ``?potrs`` from scipy, matrix by matrix (a symmetric C-ordered
-    matrix is its own Fortran-ordered transpose, so nothing is copied on the way in). On the
-    CPU this took 10 ms (float32) and 18 ms (float64) for 64 matrices of 300 x 300, against
-    43 ms for torch's batched float64 ``cholesky_ex``, which factorises one matrix after the
-    other with more overhead. Torch: batched ``cholesky_ex`` and triangular solves (CUDA).
+    matrix is its own Fortran-ordered transpose, so nothing is copied on the way in); on the
+    CPU faster than torch's batched ``cholesky_ex``, which factorises one matrix after the
+    other with more overhead (timings: ``docs/notes/hinge-solver.md``). Torch: batched
+    ``cholesky_ex`` and triangular solves (CUDA).
 
     ``ok``: the factorisation succeeded; ``min_pivot``, ``max_pivot``: extreme ``L_jj^2``.
     """
@@ -500,10 +478,9 @@ class _Features:
 
     Host kernels (numpy on the CPU) loop over the problems (for the whole batch: one batched
     ``numpy.matmul``); they keep the full arrays and only the positions ``rows`` of the
-    running problems, so freezing problems copies nothing. numpy's matrix-vector products over
-    the (64, 660, 300) float64 batch took 3-4 ms, torch's ``bmm`` 11 ms; its float32 Gram
-    matrices 43 ms, torch's 80 ms (float64: 90 and 160 ms). The torch kernels (CUDA) work on
-    compacted copies.
+    running problems, so freezing problems copies nothing. On the CPU numpy's matrix-vector
+    products and Gram matrices are faster than torch's ``bmm`` (timings:
+    ``docs/notes/hinge-solver.md``). The torch kernels (CUDA) work on compacted copies.
     """
 
     def __init__(self, phi: torch.Tensor, host: bool, single: bool = True):

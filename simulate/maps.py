@@ -54,17 +54,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jamming.simulate.ensemble_inputs import validate_map, validate_sgd
 from jamming.simulate.random_streams import (
-    _keys_np,
-    _uniform_np,
     check_stream_seed,
+    keys_np,
     numba_functions,
+    uniform_np,
 )
 from jamming.validation import check_count as _check_int
-from jamming.validation import check_finite as _check_finite
-from jamming.validation import check_positive
 
-DISTRIBUTIONS = ("uniform",)
 # trajectories per numba task: each task advances a block step by step, so the independent
 # updates of its lanes overlap (SIMD / instruction-level parallelism) instead of one
 # latency-bound chain per trajectory
@@ -113,63 +111,38 @@ class SGDResult:
     def n_diverged(self) -> int:
         return int(np.count_nonzero(self.diverged))
 
+    @classmethod
+    def from_accumulators(cls, theta, crossings, loss_final, loss_sum, loss_count, loss_min,
+                          loss_max, diverged_at, rec, steps) -> SGDResult:
+        """The result from the per-trajectory accumulators of an SGD run.
 
-# ----------------------------------------------------------------------------- validation
+        Every implementation of :func:`sgd_1d` (numba, numpy, torch) ends with it.
 
+        Parameters
+        ----------
+        theta, crossings, loss_final, loss_min, loss_max, diverged_at : ndarray, (n_traj,)
+            As the fields of the same names.
+        loss_sum : ndarray of float64, shape (n_traj,)
+            Sum of the population loss over the steps ``t > burn_in`` before divergence.
+        loss_count : ndarray of int64, shape (n_traj,)
+            Number of those steps.
+        rec : ndarray, shape (n_traj, n_rec)
+            Recorded values (ignored when ``steps`` is ``None``).
+        steps : ndarray of int64 or None
+            The recorded steps.
 
-def _record_steps(n_steps: int, record_every, record_start: int) -> np.ndarray | None:
-    if record_every is None:
-        return None
-    record_every = _check_int("record_every", record_every, 1)
-    record_start = _check_int("record_start", record_start, 0)
-    if record_start > n_steps:
-        raise ValueError(f"record_start must be <= n_steps = {n_steps}, got {record_start}")
-    return np.arange(record_start, n_steps + 1, record_every, dtype=np.int64)
-
-
-def _as_traj_array(name: str, value, n_traj: int | None) -> np.ndarray:
-    array = np.asarray(value, dtype=np.float64)
-    if array.ndim == 0 and n_traj is not None:
-        array = np.full(n_traj, float(array))
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of shape (n_traj,), got shape {array.shape}")
-    if n_traj is not None and array.shape[0] != n_traj:
-        raise ValueError(f"{name} must have shape ({n_traj},), got {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite")
-    return np.ascontiguousarray(array)
-
-
-def _validate_map(gamma, z0, n_steps, record_every, record_start):
-    gamma = _as_traj_array("gamma", gamma, None)
-    z0 = _as_traj_array("z0", z0, gamma.shape[0])
-    n_steps = _check_int("n_steps", n_steps, 0)
-    steps = _record_steps(n_steps, record_every, record_start)
-    return gamma, z0, n_steps, steps
-
-
-def _validate_sgd(theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj, distribution,
-                  burn_in, bound, record_every, record_start):
-    theta_star = check_positive("theta_star", theta_star)
-    eta = check_positive("eta", eta)
-    x_min = _check_finite("x_min", x_min)
-    x_max = _check_finite("x_max", x_max)
-    if not x_min <= x_max:
-        raise ValueError(f"x_min must be <= x_max, got x_min={x_min}, x_max={x_max}")
-    if distribution not in DISTRIBUTIONS:
-        raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
-    n_steps = _check_int("n_steps", n_steps, 0)
-    n_traj = _check_int("n_traj", n_traj, 1)
-    seed = check_stream_seed(seed)
-    theta0 = _as_traj_array("theta0", theta0, n_traj)
-    burn_in = n_steps // 2 if burn_in is None else _check_int("burn_in", burn_in, 0)
-    bound = 1e3 * theta_star if bound is None else check_positive("bound", bound)
-    if np.any(np.abs(theta0) > bound):
-        raise ValueError(f"theta0 must satisfy |theta0| <= bound = {bound}")
-    steps = _record_steps(n_steps, record_every, record_start)
-    m2 = (x_min * x_min + x_min * x_max + x_max * x_max) / 3.0  # E[x^2], uniform law
-    return (theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj, burn_in, bound, m2,
-            steps)
+        Returns
+        -------
+        SGDResult
+            With ``loss_mean = loss_sum / loss_count``, NaN for diverged trajectories and
+            where no step counted, and ``diverged = diverged_at >= 0``.
+        """
+        diverged = diverged_at >= 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            loss_mean = loss_sum / loss_count
+        loss_mean = np.where(diverged | (loss_count == 0), np.nan, loss_mean)
+        return cls(theta, crossings, loss_final, loss_mean, loss_min, loss_max, diverged,
+                   diverged_at, rec if steps is not None else None, steps)
 
 
 # ------------------------------------------------------------------------- random numbers
@@ -178,7 +151,7 @@ def _validate_sgd(theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj, 
 def uniforms(seed: int, n_traj: int, step: int) -> np.ndarray:
     """The (n_traj,) uniforms in [0, 1) used at ``step`` (1-based) by both implementations."""
     seed = check_stream_seed(seed)
-    return _uniform_np(_keys_np(seed, _check_int("n_traj", n_traj, 1)), _check_int("step", step, 1))
+    return uniform_np(keys_np(seed, _check_int("n_traj", n_traj, 1)), _check_int("step", step, 1))
 
 
 # ----------------------------------------------------------------------- numba kernels
@@ -304,7 +277,7 @@ def iterate_map(gamma, z0, n_steps: int, *, record_every: int | None = None,
     parallel over trajectories. No divergence handling: escaping orbits overflow to
     +-inf / NaN (use :func:`sgd_1d` for frozen and counted divergence).
     """
-    gamma, z0, n_steps, steps = _validate_map(gamma, z0, n_steps, record_every, record_start)
+    gamma, z0, n_steps, steps = validate_map(gamma, z0, n_steps, record_every, record_start)
     map_kernel, _ = _kernels()
     rec_steps = steps if steps is not None else np.empty(0, dtype=np.int64)
     rec = np.empty((gamma.shape[0], rec_steps.shape[0]))
@@ -315,7 +288,7 @@ def iterate_map(gamma, z0, n_steps: int, *, record_every: int | None = None,
 def iterate_map_reference(gamma, z0, n_steps: int, *, record_every: int | None = None,
                           record_start: int = 0) -> MapEnsemble:
     """Vectorised numpy version of :func:`iterate_map` (same operations, same order)."""
-    gamma, z0, n_steps, steps = _validate_map(gamma, z0, n_steps, record_every, record_start)
+    gamma, z0, n_steps, steps = validate_map(gamma, z0, n_steps, record_every, record_start)
     z = z0.copy()
     recs = []
     steps_set = set() if steps is None else {int(s) for s in steps}
@@ -328,16 +301,6 @@ def iterate_map_reference(gamma, z0, n_steps: int, *, record_every: int | None =
                 recs.append(z.copy())
     recorded = np.stack(recs, axis=1) if steps is not None else None
     return MapEnsemble(z, recorded, steps)
-
-
-def _sgd_result(theta, crossings, loss_final, loss_sum, loss_count, loss_min, loss_max,
-                diverged_at, rec, steps) -> SGDResult:
-    diverged = diverged_at >= 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        loss_mean = loss_sum / loss_count
-    loss_mean = np.where(diverged | (loss_count == 0), np.nan, loss_mean)
-    return SGDResult(theta, crossings, loss_final, loss_mean, loss_min, loss_max, diverged,
-                     diverged_at, rec if steps is not None else None, steps)
 
 
 def sgd_1d(theta_star: float, eta: float, x_min: float, x_max: float, theta0, n_steps: int,
@@ -357,8 +320,8 @@ def sgd_1d(theta_star: float, eta: float, x_min: float, x_max: float, theta0, n_
     numba, parallel over trajectories.
     """
     (theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj, burn_in, bound, m2,
-     steps) = _validate_sgd(theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj,
-                            distribution, burn_in, bound, record_every, record_start)
+     steps) = validate_sgd(theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj,
+                           distribution, burn_in, bound, record_every, record_start)
     _, sgd_kernel = _kernels()
     rec_steps = steps if steps is not None else np.empty(0, dtype=np.int64)
     rec = np.empty((n_traj, rec_steps.shape[0]))
@@ -373,8 +336,8 @@ def sgd_1d(theta_star: float, eta: float, x_min: float, x_max: float, theta0, n_
     sgd_kernel(theta_star, eta, x_min, x_max, theta0, n_steps, seed, burn_in, bound, m2,
                rec_steps, rec, theta, crossings, loss_final, loss_sum, loss_count, loss_min,
                loss_max, diverged_at)
-    return _sgd_result(theta, crossings, loss_final, loss_sum, loss_count, loss_min, loss_max,
-                       diverged_at, rec, steps)
+    return SGDResult.from_accumulators(theta, crossings, loss_final, loss_sum, loss_count,
+                                       loss_min, loss_max, diverged_at, rec, steps)
 
 
 def sgd_1d_reference(theta_star: float, eta: float, x_min: float, x_max: float, theta0,
@@ -383,11 +346,11 @@ def sgd_1d_reference(theta_star: float, eta: float, x_min: float, x_max: float, 
                      record_every: int | None = None, record_start: int = 0) -> SGDResult:
     """Vectorised numpy version of :func:`sgd_1d` (same random numbers, same operations)."""
     (theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj, burn_in, bound, m2,
-     steps) = _validate_sgd(theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj,
-                            distribution, burn_in, bound, record_every, record_start)
+     steps) = validate_sgd(theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj,
+                           distribution, burn_in, bound, record_every, record_start)
     ts2 = theta_star * theta_star
     width = x_max - x_min
-    keys = _keys_np(seed, n_traj)
+    keys = keys_np(seed, n_traj)
     th = theta0.copy()
     side = th > theta_star
     crossings = np.zeros(n_traj, dtype=np.int64)
@@ -401,7 +364,7 @@ def sgd_1d_reference(theta_star: float, eta: float, x_min: float, x_max: float, 
     recs = [th.copy()] if 0 in steps_set else []
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(1, n_steps + 1):
-            x = x_min + width * _uniform_np(keys, t)
+            x = x_min + width * uniform_np(keys, t)
             new = th + eta * x * x * th * (ts2 - th * th)
             leaving = active & ~(np.abs(new) <= bound)
             diverged_at[leaving] = t
@@ -422,5 +385,5 @@ def sgd_1d_reference(theta_star: float, eta: float, x_min: float, x_max: float, 
     d = ts2 - th * th
     loss_final = 0.25 * m2 * (d * d)
     rec = np.stack(recs, axis=1) if steps is not None else None
-    return _sgd_result(th, crossings, loss_final, loss_sum, loss_count, loss_min, loss_max,
-                       diverged_at, rec, steps)
+    return SGDResult.from_accumulators(th, crossings, loss_final, loss_sum, loss_count,
+                                       loss_min, loss_max, diverged_at, rec, steps)

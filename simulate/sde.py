@@ -90,22 +90,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jamming.simulate.maps import _as_traj_array, _record_steps
-from jamming.simulate.random_streams import (
-    _keys_np,
-    _normal_pair_np,
-    _uniform_np,
-    check_stream_seed,
-    numba_functions,
+from jamming.simulate.ensemble_inputs import (
+    label_noise_sde_args,
+    label_noise_sgd_args,
+    validate_coupled,
 )
-from jamming.validation import check_count as _check_int
-from jamming.validation import check_finite as _check_finite
-from jamming.validation import check_nonnegative, check_positive
+from jamming.simulate.random_streams import (
+    keys_np,
+    normal_pair_np,
+    numba_functions,
+    uniform_np,
+)
+from jamming.validation import check_positive
 
 # trajectories per numba task (as in simulate.maps)
 _BLOCK = 64
-# counter offset of the uniforms that draw x_t in label_noise_sgd_1d (normals use 1..n+1)
-_X_COUNTER = 2**62
+#: Counter offset of the uniforms that draw :math:`x_t` in :func:`label_noise_sgd_1d`: step
+#: ``t`` uses the uniform at counter ``X_COUNTER + t`` (the normals use counters 1..n+1).
+X_COUNTER = 2**62
 
 
 @dataclass(frozen=True)
@@ -145,72 +147,6 @@ class LabelNoiseEnsemble:
         return int(np.count_nonzero(self.diverged))
 
 
-# ----------------------------------------------------------------------------- validation
-
-
-def _validate_coupled(eta, n_steps, a, sigma, theta0, n_paths, seed, substeps):
-    eta = check_positive("eta", eta)
-    a = check_positive("a", a)
-    sigma = check_nonnegative("sigma", sigma)
-    if not eta * a < 2.0:
-        raise ValueError(f"eta * a must be < 2 (stable SGD), got eta={eta}, a={a}")
-    n_steps = _check_int("n_steps", n_steps, 0)
-    n_paths = _check_int("n_paths", n_paths, 1)
-    seed = check_stream_seed(seed)
-    substeps = _check_int("substeps", substeps, 1)
-    b2 = a + 0.5 * eta * a * a
-    dt = eta / substeps
-    if not b2 * dt < 2.0:
-        raise ValueError(f"substeps must make (a + eta a^2/2) eta / substeps < 2 (stable "
-                         f"Euler-Maruyama), got substeps={substeps}")
-    theta0 = _as_traj_array("theta0", theta0, n_paths)
-    # Euler factors (1 - b dt) enter as x - (b dt) x; coarse dt = eta/m, fine dt = eta/(2m)
-    fine = 0.5 * dt
-    coef = (a * dt, a * fine, b2 * dt, b2 * fine, math.sqrt(eta) * a * sigma * math.sqrt(fine),
-            eta * a, sigma, 1.0 / math.sqrt(2 * substeps))
-    return theta0, n_steps, seed, substeps, coef
-
-
-def _validate_label_noise(theta_star, eta, delta, theta0, n_steps, n_paths, seed, bound,
-                          record_every, record_start):
-    theta_star = check_positive("theta_star", theta_star)
-    eta = check_positive("eta", eta)
-    delta = check_nonnegative("delta", delta)
-    n_steps = _check_int("n_steps", n_steps, 0)
-    n_paths = _check_int("n_paths", n_paths, 1)
-    seed = check_stream_seed(seed)
-    theta0 = _as_traj_array("theta0", theta0, n_paths)
-    bound = 1e3 * theta_star if bound is None else check_positive("bound", bound)
-    if np.any(np.abs(theta0) > bound):
-        raise ValueError(f"theta0 must satisfy |theta0| <= bound = {bound}")
-    steps = _record_steps(n_steps, record_every, record_start)
-    return theta_star, eta, delta, theta0, n_steps, n_paths, seed, bound, steps
-
-
-def _sde_args(theta_star, eta, delta, m2, theta0, dt, n_steps, n_paths, seed, bound,
-              record_every, record_start):
-    m2 = check_positive("m2", m2)
-    dt = check_positive("dt", dt)
-    theta_star, eta, delta, theta0, n_steps, n_paths, seed, bound, steps = \
-        _validate_label_noise(theta_star, eta, delta, theta0, n_steps, n_paths, seed, bound,
-                              record_every, record_start)
-    return (theta_star, 2.0 * dt, 2.0 * math.sqrt(eta * delta * dt), math.sqrt(m2), 0.0, False,
-            theta0, n_steps, seed, bound), steps
-
-
-def _sgd_args(theta_star, eta, delta, x_min, x_max, theta0, n_steps, n_paths, seed, bound,
-              record_every, record_start):
-    x_min = _check_finite("x_min", x_min)
-    x_max = _check_finite("x_max", x_max)
-    if not x_min <= x_max:
-        raise ValueError(f"x_min must be <= x_max, got x_min={x_min}, x_max={x_max}")
-    theta_star, eta, delta, theta0, n_steps, n_paths, seed, bound, steps = \
-        _validate_label_noise(theta_star, eta, delta, theta0, n_steps, n_paths, seed, bound,
-                              record_every, record_start)
-    return (theta_star, 2.0 * eta, 2.0 * eta * math.sqrt(delta), x_min, x_max - x_min,
-            x_max > x_min, theta0, n_steps, seed, bound), steps
-
-
 # ----------------------------------------------------------------------- numba kernels
 
 
@@ -223,7 +159,7 @@ def _kernels():
     uniform = streams.uniform
     normal_pair = streams.normal_pair
     BLOCK = _BLOCK
-    X_COUNTER = np.uint64(_X_COUNTER)
+    x_counter = np.uint64(X_COUNTER)
 
     @nb.njit(parallel=True)
     def coupled_kernel(theta0, n_steps, seed, m, coef, out):
@@ -296,7 +232,7 @@ def _kernels():
                     if div[j] < 0:
                         x = x_lo
                         if random_x:
-                            x = x_lo + width * uniform(key[j], X_COUNTER + np.uint64(t))
+                            x = x_lo + width * uniform(key[j], x_counter + np.uint64(t))
                         tj = th[j]
                         new = (tj + drift_c * (x * x) * tj * (ts2 - tj * tj)
                                + noise_c * x * tj * zs[j])
@@ -346,8 +282,8 @@ def sme_coupled_paths(eta: float, n_steps: int, a: float, sigma: float, theta0, 
         the module docstring). numba, parallel over trajectories; reproducible and independent
         of the thread count.
     """
-    theta0, n_steps, seed, substeps, coef = _validate_coupled(eta, n_steps, a, sigma, theta0,
-                                                              n_paths, seed, substeps)
+    theta0, n_steps, seed, substeps, coef = validate_coupled(eta, n_steps, a, sigma, theta0,
+                                                             n_paths, seed, substeps)
     coupled_kernel, _ = _kernels()
     out = np.empty((5, theta0.shape[0]))
     coupled_kernel(theta0, n_steps, seed, substeps, np.array(coef), out)
@@ -359,15 +295,15 @@ def sme_coupled_paths_reference(eta: float, n_steps: int, a: float, sigma: float
                                 substeps: int = 4) -> CoupledSMEPaths:
     """Vectorised numpy version of :func:`sme_coupled_paths` (same random numbers and
     operations)."""
-    theta0, n_steps, seed, substeps, coef = _validate_coupled(eta, n_steps, a, sigma, theta0,
-                                                              n_paths, seed, substeps)
+    theta0, n_steps, seed, substeps, coef = validate_coupled(eta, n_steps, a, sigma, theta0,
+                                                             n_paths, seed, substeps)
     a_dt, a_fine, b_dt, b_fine, noise, eta_a, sigma, inv_sqrt = coef
-    keys = _keys_np(seed, theta0.shape[0])
+    keys = keys_np(seed, theta0.shape[0])
     sgd, c1, f1, c2, f2 = (theta0.copy() for _ in range(5))
     for step in range(n_steps):
         zsum = np.zeros_like(sgd)
         for i in range(substeps):
-            z0, z1 = _normal_pair_np(keys, step * substeps + i)
+            z0, z1 = normal_pair_np(keys, step * substeps + i)
             f1 = f1 - a_fine * f1 + noise * z0
             f1 = f1 - a_fine * f1 + noise * z1
             f2 = f2 - b_fine * f2 + noise * z0
@@ -451,7 +387,7 @@ def _run_label_noise(args, steps) -> LabelNoiseEnsemble:
 def _label_noise_numpy(args, steps) -> LabelNoiseEnsemble:
     theta_star, drift_c, noise_c, x_lo, width, random_x, theta0, n_steps, seed, bound = args
     ts2 = theta_star * theta_star
-    keys = _keys_np(seed, theta0.shape[0])
+    keys = keys_np(seed, theta0.shape[0])
     th = theta0.copy()
     diverged_at = np.full(th.shape, -1, dtype=np.int64)
     active = np.ones(th.shape, dtype=bool)
@@ -460,10 +396,10 @@ def _label_noise_numpy(args, steps) -> LabelNoiseEnsemble:
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(1, n_steps + 1):
             if t % 2 == 1:
-                z, spare = _normal_pair_np(keys, (t - 1) // 2)
+                z, spare = normal_pair_np(keys, (t - 1) // 2)
             else:
                 z = spare
-            x = x_lo + width * _uniform_np(keys, _X_COUNTER + t) if random_x else x_lo
+            x = x_lo + width * uniform_np(keys, X_COUNTER + t) if random_x else x_lo
             new = th + drift_c * (x * x) * th * (ts2 - th * th) + noise_c * x * th * z
             leaving = active & ~(np.abs(new) <= bound)
             diverged_at[leaving] = t
@@ -508,8 +444,9 @@ def label_noise_sde_1d(theta_star: float, eta: float, delta: float, m2: float, t
         ``theta`` (n_paths,), divergence flags and steps, ``recorded`` (n_paths, n_rec) or
         ``None``. numba, parallel over paths, independent of the thread count.
     """
-    return _run_label_noise(*_sde_args(theta_star, eta, delta, m2, theta0, dt, n_steps,
-                                       n_paths, seed, bound, record_every, record_start))
+    return _run_label_noise(*label_noise_sde_args(theta_star, eta, delta, m2, theta0, dt,
+                                                  n_steps, n_paths, seed, bound, record_every,
+                                                  record_start))
 
 
 def label_noise_sde_1d_reference(theta_star: float, eta: float, delta: float, m2: float,
@@ -517,8 +454,9 @@ def label_noise_sde_1d_reference(theta_star: float, eta: float, delta: float, m2
                                  bound: float | None = None, record_every: int | None = None,
                                  record_start: int = 0) -> LabelNoiseEnsemble:
     """Vectorised numpy version of :func:`label_noise_sde_1d` (same random numbers)."""
-    return _label_noise_numpy(*_sde_args(theta_star, eta, delta, m2, theta0, dt, n_steps,
-                                         n_paths, seed, bound, record_every, record_start))
+    return _label_noise_numpy(*label_noise_sde_args(theta_star, eta, delta, m2, theta0, dt,
+                                                    n_steps, n_paths, seed, bound, record_every,
+                                                    record_start))
 
 
 def label_noise_sgd_1d(theta_star: float, eta: float, delta: float, x_min: float,
@@ -533,8 +471,9 @@ def label_noise_sgd_1d(theta_star: float, eta: float, delta: float, x_min: float
     (module docstring); with ``x_min == x_max = x`` it is that Euler–Maruyama scheme with
     ``m2 = x**2``. Other parameters and the result as in :func:`label_noise_sde_1d`.
     """
-    return _run_label_noise(*_sgd_args(theta_star, eta, delta, x_min, x_max, theta0, n_steps,
-                                       n_paths, seed, bound, record_every, record_start))
+    return _run_label_noise(*label_noise_sgd_args(theta_star, eta, delta, x_min, x_max, theta0,
+                                                  n_steps, n_paths, seed, bound, record_every,
+                                                  record_start))
 
 
 def label_noise_sgd_1d_reference(theta_star: float, eta: float, delta: float, x_min: float,
@@ -542,6 +481,6 @@ def label_noise_sgd_1d_reference(theta_star: float, eta: float, delta: float, x_
                                  bound: float | None = None, record_every: int | None = None,
                                  record_start: int = 0) -> LabelNoiseEnsemble:
     """Vectorised numpy version of :func:`label_noise_sgd_1d` (same random numbers)."""
-    return _label_noise_numpy(*_sgd_args(theta_star, eta, delta, x_min, x_max, theta0,
-                                         n_steps, n_paths, seed, bound, record_every,
-                                         record_start))
+    return _label_noise_numpy(*label_noise_sgd_args(theta_star, eta, delta, x_min, x_max,
+                                                    theta0, n_steps, n_paths, seed, bound,
+                                                    record_every, record_start))

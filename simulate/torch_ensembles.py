@@ -10,9 +10,10 @@ Functions
 
 Each takes the arguments of its numba twin plus ``device`` (``"auto"``, ``"cpu"`` or
 ``"cuda"``, resolved by :func:`jamming.simulate.devices.resolve_device`: ``"cuda"`` without
-CUDA raises ``ValueError``), validates them with the same private validators (same error
-messages) and returns the same result dataclass holding numpy arrays. The ensembles are
-vectorised over trajectories (float64 tensors on ``device``) with a Python loop over steps.
+CUDA raises ``ValueError``), validates them with the same validators
+(:mod:`jamming.simulate.ensemble_inputs`, same error messages) and returns the same result
+dataclass holding numpy arrays. The ensembles are vectorised over trajectories (float64
+tensors on ``device``) with a Python loop over steps.
 
 Random numbers and bitwise agreement
 ------------------------------------
@@ -21,8 +22,9 @@ tensors: SplitMix64 arithmetic mod 2^64 is the wrap-around of int64 addition and
 multiplication (the uint64 constants are stored as their two's-complement int64 values), the
 logical right shift of uint64 is an arithmetic shift followed by a mask, and the top 53 bits
 convert exactly to float64. The normals use the very source of
-:func:`~jamming.simulate.random_streams._box_muller` (its code object, with ``np.sqrt`` /
-``np.floor`` bound to their torch twins and the scaling table held as float64 0-d tensors,
+:func:`~jamming.simulate.random_streams.box_muller` (its code object, with ``np.sqrt`` /
+``np.floor`` bound to their torch twins and the scaling table
+:data:`~jamming.simulate.random_streams.BOX_MULLER_SCALINGS` held as float64 0-d tensors,
 so that ``bool * factor`` stays float64 rather than torch's default float32).
 
 Every update performs the floating-point operations of the numpy references in the same
@@ -48,21 +50,15 @@ import numpy as np
 
 from jamming.simulate import random_streams as _streams
 from jamming.simulate.devices import resolve_device
-from jamming.simulate.maps import (
-    MapEnsemble,
-    SGDResult,
-    _sgd_result,
-    _validate_map,
-    _validate_sgd,
+from jamming.simulate.ensemble_inputs import (
+    label_noise_sde_args,
+    label_noise_sgd_args,
+    validate_coupled,
+    validate_map,
+    validate_sgd,
 )
-from jamming.simulate.sde import (
-    _X_COUNTER,
-    CoupledSMEPaths,
-    LabelNoiseEnsemble,
-    _sde_args,
-    _sgd_args,
-    _validate_coupled,
-)
+from jamming.simulate.maps import MapEnsemble, SGDResult
+from jamming.simulate.sde import X_COUNTER, CoupledSMEPaths, LabelNoiseEnsemble
 
 _TWO_64 = 2**64
 
@@ -93,9 +89,9 @@ def _srl(z, k: int):
 
 def _mix(z):
     z = z ^ _srl(z, 30)
-    z = z * _signed(_streams._M1)
+    z = z * _signed(_streams.MIX_M1)
     z = z ^ _srl(z, 27)
-    z = z * _signed(_streams._M2)
+    z = z * _signed(_streams.MIX_M2)
     return z ^ _srl(z, 31)
 
 
@@ -103,14 +99,14 @@ def _keys(seed: int, n_traj: int, device):
     """Stream keys of trajectories ``0..n_traj-1`` (int64 bits of the uint64 keys)."""
     torch = _torch()
     index = torch.arange(1, n_traj + 1, dtype=torch.int64, device=device)
-    return _mix(index * _signed(_streams._G) + _signed(seed))
+    return _mix(index * _signed(_streams.GOLDEN_GAMMA) + _signed(seed))
 
 
 def _uniform(keys, counter: int):
     """The uniforms in [0, 1) at ``counter`` (1-based) of every key, float64."""
     torch = _torch()
-    bits = _srl(_mix(keys + _signed(counter * _streams._G)), 11)
-    return bits.to(torch.float64) * _streams._TWO_M53
+    bits = _srl(_mix(keys + _signed(counter * _streams.GOLDEN_GAMMA)), 11)
+    return bits.to(torch.float64) * _streams.TWO_M53
 
 
 def _sqrt(x):
@@ -124,17 +120,18 @@ def _sqrt(x):
 
 @functools.cache
 def _box_muller():
-    """:func:`random_streams._box_muller` (same code object) for float64 tensors."""
+    """:func:`random_streams.box_muller` (same code object) for float64 tensors."""
     torch = _torch()
-    namespace = dict(_streams._box_muller.__globals__)
+    namespace = dict(_streams.box_muller.__globals__)
     namespace["np"] = SimpleNamespace(sqrt=_sqrt, floor=torch.floor)
-    namespace["_SCALINGS"] = tuple(tuple(torch.tensor(v, dtype=torch.float64) for v in row)
-                                   for row in _streams._SCALINGS)
-    return types.FunctionType(_streams._box_muller.__code__, namespace, "_box_muller_torch")
+    namespace["BOX_MULLER_SCALINGS"] = tuple(
+        tuple(torch.tensor(v, dtype=torch.float64) for v in row)
+        for row in _streams.BOX_MULLER_SCALINGS)
+    return types.FunctionType(_streams.box_muller.__code__, namespace, "_box_muller_torch")
 
 
 def _normal_pair(keys, pair: int):
-    """Normal pair ``pair`` (0-based) of every key (as ``random_streams._normal_pair_np``)."""
+    """Normal pair ``pair`` (0-based) of every key (as ``random_streams.normal_pair_np``)."""
     return _box_muller()(1.0 - _uniform(keys, 2 * pair + 1), _uniform(keys, 2 * pair + 2))
 
 
@@ -188,7 +185,7 @@ class _Divergence:
 def iterate_map(gamma, z0, n_steps: int, *, record_every: int | None = None,
                 record_start: int = 0, device: str = "auto") -> MapEnsemble:
     """torch version of :func:`jamming.simulate.maps.iterate_map` on ``device``."""
-    gamma, z0, n_steps, steps = _validate_map(gamma, z0, n_steps, record_every, record_start)
+    gamma, z0, n_steps, steps = validate_map(gamma, z0, n_steps, record_every, record_start)
     target = _device(device)
     g = _tensor(gamma, target)
     z = _tensor(z0, target)
@@ -206,8 +203,8 @@ def sgd_1d(theta_star: float, eta: float, x_min: float, x_max: float, theta0, n_
            record_start: int = 0, device: str = "auto") -> SGDResult:
     """torch version of :func:`jamming.simulate.maps.sgd_1d` on ``device``."""
     (theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj, burn_in, bound, m2,
-     steps) = _validate_sgd(theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj,
-                            distribution, burn_in, bound, record_every, record_start)
+     steps) = validate_sgd(theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj,
+                           distribution, burn_in, bound, record_every, record_start)
     torch = _torch()
     target = _device(device)
     ts2 = theta_star * theta_star
@@ -240,9 +237,10 @@ def sgd_1d(theta_star: float, eta: float, x_min: float, x_max: float, theta0, n_
         record(t, th)
     d = ts2 - th * th
     loss_final = 0.25 * m2 * (d * d)
-    return _sgd_result(*(_numpy(v) for v in (th, crossings, loss_final, loss_sum, loss_count,
-                                             loss_min, loss_max, div.at)),
-                       record.result(), steps)
+    return SGDResult.from_accumulators(*(_numpy(v) for v in (th, crossings, loss_final,
+                                                             loss_sum, loss_count, loss_min,
+                                                             loss_max, div.at)),
+                                       record.result(), steps)
 
 
 # ----------------------------------------------------------------------------- sde.py twins
@@ -262,7 +260,7 @@ def _label_noise(args, steps, device) -> LabelNoiseEnsemble:
             z, spare = _normal_pair(keys, (t - 1) // 2)
         else:
             z = spare
-        x = x_lo + width * _uniform(keys, _X_COUNTER + t) if random_x else x_lo
+        x = x_lo + width * _uniform(keys, X_COUNTER + t) if random_x else x_lo
         new = th + drift_c * (x * x) * th * (ts2 - th * th) + noise_c * x * th * z
         th = div.update(t, th, new, bound)
         record(t, th)
@@ -275,8 +273,8 @@ def label_noise_sde_1d(theta_star: float, eta: float, delta: float, m2: float, t
                        bound: float | None = None, record_every: int | None = None,
                        record_start: int = 0, device: str = "auto") -> LabelNoiseEnsemble:
     """torch version of :func:`jamming.simulate.sde.label_noise_sde_1d` on ``device``."""
-    args, steps = _sde_args(theta_star, eta, delta, m2, theta0, dt, n_steps, n_paths, seed,
-                            bound, record_every, record_start)
+    args, steps = label_noise_sde_args(theta_star, eta, delta, m2, theta0, dt, n_steps, n_paths,
+                                       seed, bound, record_every, record_start)
     return _label_noise(args, steps, device)
 
 
@@ -285,16 +283,16 @@ def label_noise_sgd_1d(theta_star: float, eta: float, delta: float, x_min: float
                        bound: float | None = None, record_every: int | None = None,
                        record_start: int = 0, device: str = "auto") -> LabelNoiseEnsemble:
     """torch version of :func:`jamming.simulate.sde.label_noise_sgd_1d` on ``device``."""
-    args, steps = _sgd_args(theta_star, eta, delta, x_min, x_max, theta0, n_steps, n_paths,
-                            seed, bound, record_every, record_start)
+    args, steps = label_noise_sgd_args(theta_star, eta, delta, x_min, x_max, theta0, n_steps,
+                                       n_paths, seed, bound, record_every, record_start)
     return _label_noise(args, steps, device)
 
 
 def sme_coupled_paths(eta: float, n_steps: int, a: float, sigma: float, theta0, n_paths: int,
                       seed: int, *, substeps: int = 4, device: str = "auto") -> CoupledSMEPaths:
     """torch version of :func:`jamming.simulate.sde.sme_coupled_paths` on ``device``."""
-    theta0, n_steps, seed, substeps, coef = _validate_coupled(eta, n_steps, a, sigma, theta0,
-                                                              n_paths, seed, substeps)
+    theta0, n_steps, seed, substeps, coef = validate_coupled(eta, n_steps, a, sigma, theta0,
+                                                             n_paths, seed, substeps)
     a_dt, a_fine, b_dt, b_fine, noise, eta_a, sigma, inv_sqrt = coef
     torch = _torch()
     target = _device(device)

@@ -36,7 +36,7 @@ def test_box_muller_is_accurate_and_numba_matches_numpy_bitwise():
     rng = np.random.default_rng(0)
     u1 = np.concatenate([1.0 - rng.random(100_000), [1.0, 2.0**-53, 0.5, 2.0**-40]])
     u2 = np.concatenate([rng.random(100_000), [0.0, 0.125, 0.5, 0.875]])
-    z0, z1 = random_streams._box_muller(u1, u2)
+    z0, z1 = random_streams.box_muller(u1, u2)
     r = np.sqrt(-2.0 * np.log(u1))
     np.testing.assert_allclose(z0, r * np.cos(2 * np.pi * u2), rtol=0, atol=1e-14)
     np.testing.assert_allclose(z1, r * np.sin(2 * np.pi * u2), rtol=0, atol=1e-14)
@@ -49,11 +49,11 @@ def test_box_muller_is_accurate_and_numba_matches_numpy_bitwise():
             out[0, j], out[1, j] = pair(keys[j], p)
         return out
 
-    keys = random_streams._keys_np(5, 2000)
+    keys = random_streams.keys_np(5, 2000)
     for p in (0, 1, 12345):
-        expected = np.stack(random_streams._normal_pair_np(keys, p))
+        expected = np.stack(random_streams.normal_pair_np(keys, p))
         np.testing.assert_array_equal(pairs(keys, p), expected)
-    z = np.concatenate(random_streams._normal_pair_np(random_streams._keys_np(1, 100_000), 3))
+    z = np.concatenate(random_streams.normal_pair_np(random_streams.keys_np(1, 100_000), 3))
     assert stats.kstest(z, "norm").pvalue > 1e-3
 
 

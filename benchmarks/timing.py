@@ -1,4 +1,5 @@
-"""Timing helper shared by the benchmark scripts (imported as a sibling module)."""
+"""Timing helpers shared by the benchmark scripts, which import it as a sibling module
+(``from timing import best_time``); not a benchmark itself, so ``make bench`` skips it."""
 
 from __future__ import annotations
 
