@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from jamming.simulate.activations import check_activation, numpy_activation
 from jamming.simulate.sweep import SweepSpec, derive_seed
 
-#: Centred activations by name (E f(z) = 0 for z ~ N(0, 1)).
-ACTIVATIONS = {"tanh": np.tanh}
+#: Centred activations (E f(z) = 0 for z ~ N(0, 1)), names of
+#: :data:`jamming.simulate.activations.ACTIVATIONS`.
+ACTIVATIONS = ("tanh",)
 
 
 def _sizes(params: dict) -> tuple[int, int, int]:
@@ -41,7 +43,7 @@ def random_feature_eigenvalues(n0: int, n1: int, m: int, activation: str,
     -------
     numpy.ndarray, shape (n1,)
     """
-    f = ACTIVATIONS[activation]
+    f = numpy_activation(check_activation(activation, ACTIVATIONS))
     weights = rng.standard_normal((n1, n0))
     inputs = rng.standard_normal((n0, m))
     features = f(weights @ inputs / np.sqrt(n0))
@@ -56,7 +58,7 @@ def random_feature_spectrum_trials(params: dict) -> dict:
     Parameters
     ----------
     params : dict
-        ``activation`` (a key of :data:`ACTIVATIONS`), ``n0``, ``phi`` (= n0/m),
+        ``activation`` (one of :data:`ACTIVATIONS`), ``n0``, ``phi`` (= n0/m),
         ``psi`` (= n0/n1), ``repeats``, ``seed``.
 
     Returns
