@@ -50,7 +50,7 @@ from threadpoolctl import threadpool_limits
 from timing import best_time
 
 from jamming.simulate.features import sphere_inputs
-from jamming.simulate.ntk import DenseNetwork, empirical_ntk, empirical_ntk_loop, init_networks
+from jamming.simulate.networks import DenseNetwork, empirical_ntk, empirical_ntk_loop, init_networks
 
 N_DATA, INPUT_DIM, WIDTH, W_STD, B_STD, THREADS = 512, 10, 1024, 1.5, 0.05, 1
 

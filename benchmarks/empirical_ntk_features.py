@@ -71,7 +71,7 @@ import torch
 from timing import best_time
 from torch.func import jacrev, vmap
 
-from jamming.simulate import feature_sweeps
+from jamming.sweeps import features as feature_sweeps
 from jamming.simulate.features import (
     NetworkSpec,
     empirical_ntk_features,

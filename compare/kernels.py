@@ -28,7 +28,7 @@ from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold, weighted_line_fit
 from jamming.simulate.features import sphere_inputs
-from jamming.simulate.ntk import relative_frobenius_error
+from jamming.simulate.kernel_estimates import relative_frobenius_error
 from jamming.sweeps.runner import SweepRunner
 from jamming.sweeps.spec import derive_seed
 from jamming.theory.kernels import dual_activation, nngp_ntk, ntk

@@ -1,4 +1,10 @@
-"""Choice of compute device; torch is imported only when a GPU could be meant."""
+"""Choice of compute device, in one place for every simulator.
+
+A device is named ``"auto"``, ``"cpu"`` or ``"cuda"`` (``"auto"``: CUDA when torch sees a
+GPU); torch code may also pass a ``torch.device``. :func:`resolve_device` answers with a name
+and imports torch only when a GPU could be meant; :func:`torch_device` answers with a
+``torch.device`` for the torch simulators.
+"""
 
 from __future__ import annotations
 
@@ -25,3 +31,40 @@ def resolve_device(device: str) -> str:
     if device == "cuda" and not available:
         raise ValueError("device 'cuda' was asked for, but torch sees no CUDA device")
     return "cuda" if available else "cpu"
+
+
+def torch_device(device, default=None):
+    """The ``torch.device`` meant by a name of :data:`DEVICES` or a ``torch.device``.
+
+    Parameters
+    ----------
+    device : None, {"auto", "cpu", "cuda"} or torch.device
+        ``None`` stands for ``default``.
+    default : None, str or torch.device
+        What ``None`` means (e.g. the device of the tensors given); ``None``: no default,
+        and ``device=None`` is refused.
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    TypeError
+        For a ``device`` of another type.
+    ValueError
+        For another name, or CUDA on a machine without it.
+    """
+    import torch
+
+    if device is None and default is not None:
+        device = default
+    if isinstance(device, torch.device):
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device 'cuda' was asked for, but torch sees no CUDA device")
+        return device
+    if not isinstance(device, str):
+        allowed = "None, " if default is not None else ""
+        raise TypeError(f"device must be {allowed}one of {', '.join(DEVICES)} or a "
+                        f"torch.device; got {type(device).__name__}")
+    return torch.device(resolve_device(device))

@@ -152,6 +152,8 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
+from jamming.simulate.devices import torch_device
+
 #: Relative amount by which a separating ``w`` is scaled beyond ``1 / min margin``.
 SAT_SCALE_SLACK = 1e-9
 #: Largest KKT residual (see ``HingeSolution.kkt_residual``) of a result reported as
@@ -216,20 +218,9 @@ class HingeSolution:
 
 
 def _resolve_device(device, features) -> torch.device:
-    if device is None:
-        return features.device if isinstance(features, torch.Tensor) else torch.device("cpu")
-    if isinstance(device, str):
-        try:
-            device = torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda'; "
-                             f"got {device!r}") from exc
-    if not isinstance(device, torch.device):
-        raise TypeError(f"device must be None, a str or a torch.device; got "
-                        f"{type(device).__name__}")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for, but torch sees no CUDA device")
-    return device
+    """``device``, where ``None`` means the device of ``features`` (the CPU for arrays)."""
+    return torch_device(device, default=features.device if isinstance(features, torch.Tensor)
+                        else "cpu")
 
 
 def _as_float64(name: str, value, device: torch.device) -> torch.Tensor:

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Centred activations by name (E f(z) = 0 for z ~ N(0, 1)).
-ACTIVATIONS = {"tanh": np.tanh}
+from jamming.simulate.activations import check_activation, numpy_activation
+
+#: Centred activations (E f(z) = 0 for z ~ N(0, 1)), names of
+#: :data:`jamming.simulate.activations.ACTIVATIONS`.
+ACTIVATIONS = ("tanh",)
 
 
 def random_feature_eigenvalues(n0: int, n1: int, m: int, activation: str,
@@ -28,7 +31,7 @@ def random_feature_eigenvalues(n0: int, n1: int, m: int, activation: str,
     -------
     numpy.ndarray, shape (n1,)
     """
-    f = ACTIVATIONS[activation]
+    f = numpy_activation(check_activation(activation, ACTIVATIONS))
     weights = rng.standard_normal((n1, n0))
     inputs = rng.standard_normal((n0, m))
     features = f(weights @ inputs / np.sqrt(n0))

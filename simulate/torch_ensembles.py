@@ -49,7 +49,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from jamming.simulate import random_streams as _streams
-from jamming.simulate.devices import resolve_device
+from jamming.simulate.devices import torch_device
 from jamming.simulate.ensemble_inputs import (
     label_noise_sde_args,
     label_noise_sgd_args,
@@ -73,10 +73,6 @@ def _signed(value: int) -> int:
     """The int64 with the bits of the uint64 ``value mod 2**64``."""
     value %= _TWO_64
     return value - _TWO_64 if value >= 2**63 else value
-
-
-def _device(device: str):
-    return _torch().device(resolve_device(device))
 
 
 # ------------------------------------------------------------------------- random numbers
@@ -186,7 +182,7 @@ def iterate_map(gamma, z0, n_steps: int, *, record_every: int | None = None,
                 record_start: int = 0, device: str = "auto") -> MapEnsemble:
     """torch version of :func:`jamming.simulate.maps.iterate_map` on ``device``."""
     gamma, z0, n_steps, steps = validate_map(gamma, z0, n_steps, record_every, record_start)
-    target = _device(device)
+    target = torch_device(device)
     g = _tensor(gamma, target)
     z = _tensor(z0, target)
     record = _Recorder(steps)
@@ -206,7 +202,7 @@ def sgd_1d(theta_star: float, eta: float, x_min: float, x_max: float, theta0, n_
      steps) = validate_sgd(theta_star, eta, x_min, x_max, theta0, n_steps, seed, n_traj,
                            distribution, burn_in, bound, record_every, record_start)
     torch = _torch()
-    target = _device(device)
+    target = torch_device(device)
     ts2 = theta_star * theta_star
     width = x_max - x_min
     keys = _keys(seed, n_traj, target)
@@ -248,7 +244,7 @@ def sgd_1d(theta_star: float, eta: float, x_min: float, x_max: float, theta0, n_
 
 def _label_noise(args, steps, device) -> LabelNoiseEnsemble:
     theta_star, drift_c, noise_c, x_lo, width, random_x, theta0, n_steps, seed, bound = args
-    target = _device(device)
+    target = torch_device(device)
     ts2 = theta_star * theta_star
     keys = _keys(seed, theta0.shape[0], target)
     th = _tensor(theta0, target)
@@ -295,7 +291,7 @@ def sme_coupled_paths(eta: float, n_steps: int, a: float, sigma: float, theta0, 
                                                              n_paths, seed, substeps)
     a_dt, a_fine, b_dt, b_fine, noise, eta_a, sigma, inv_sqrt = coef
     torch = _torch()
-    target = _device(device)
+    target = torch_device(device)
     keys = _keys(seed, theta0.shape[0], target)
     sgd, c1, f1, c2, f2 = (_tensor(theta0, target) for _ in range(5))
     for step in range(n_steps):

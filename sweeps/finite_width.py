@@ -2,7 +2,7 @@ r"""Sweep of finite-width effects in wide networks (S3, seeds 001 and 002).
 
 ``finite-width``
     One-hidden-layer networks in the ``stax`` NTK parametrisation
-    (:class:`~jamming.simulate.ntk.DenseNetwork`, depth 1, no biases), smooth (``erf``) and
+    (:class:`~jamming.simulate.networks.DenseNetwork`, depth 1, no biases), smooth (``erf``) and
     ``relu``, at several widths :math:`h`, several independent networks per width, all on
     the same fixed inputs and targets. Per network it records
 
@@ -82,12 +82,9 @@ def finite_width_trials(params: dict, device: str = "cpu") -> dict:
     """
     import torch
 
-    from jamming.simulate.ntk import (
-        DenseNetwork,
-        init_networks,
-        lazy_training_ratio,
-        train_kernel_drift,
-    )
+    from jamming.simulate.kernel_drift import train_kernel_drift
+    from jamming.simulate.lazy import lazy_training_ratio
+    from jamming.simulate.networks import DenseNetwork, init_networks
 
     train, test, targets = finite_width_data()
     inputs = np.concatenate([train, test])

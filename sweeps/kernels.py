@@ -38,7 +38,8 @@ def kernel_monte_carlo_trials(params: dict, device: str = "cpu") -> dict:
         ``inputs`` (N_INPUTS, INPUT_DIM); ``nngp_samples`` and ``ntk_samples``
         (n_networks, N_INPUTS, N_INPUTS): :math:`f_s(x)f_s(x')` and :math:`\\Theta_s(x, x')`.
     """
-    from jamming.simulate.ntk import DenseNetwork, monte_carlo_kernels
+    from jamming.simulate.kernel_estimates import monte_carlo_kernels
+    from jamming.simulate.networks import DenseNetwork
 
     inputs = kernel_inputs()
     network = DenseNetwork(INPUT_DIM, params["width"], depth=params["depth"],

@@ -42,7 +42,6 @@ ALLOWED = {
         "unit tests of compare/finite_width.py, the module of the finite-width claims",
     ("tests/compare/test_large_steps_claims.py", "jamming.compare.large_steps"):
         "unit tests of compare/large_steps.py, the module of the large-step claims",
-    ("simulate/ntk.py", "jamming.simulate.features"): "ported in the networks change",
 }
 
 _DOTTED_PATH = re.compile(r"jamming(\.\w+)+")

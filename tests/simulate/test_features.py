@@ -13,7 +13,9 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 from jamming.simulate.features import (
-    ACTIVATIONS,
+    FEATURE_ACTIVATIONS as ACTIVATIONS,
+)
+from jamming.simulate.features import (
     NetworkSpec,
     empirical_ntk_features,
     empirical_ntk_features_loop,

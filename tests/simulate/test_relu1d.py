@@ -18,6 +18,31 @@ def _params(a, w, b, c=None):
 
 
 @pytest.mark.parametrize("output_bias", [False, True])
+def test_model_is_the_standard_parametrised_dense_network(output_bias):
+    """The correspondence of the module docstring with :mod:`jamming.simulate.networks`."""
+    torch = pytest.importorskip("torch")
+    from jamming.simulate.networks import DenseNetwork, jacobian, network_outputs
+
+    m = 6
+    theta = R.init_params(m, np.random.default_rng(2), output_bias=output_bias)
+    theta[3 * m:] = 0.4  # a non-zero output bias
+    a, w, b, c = R.split_params(theta, m)
+    network = DenseNetwork(1, m, depth=1, activation="relu", parameterization="standard",
+                           b_std=(1.0, 1.0 if output_bias else None))
+    params = {"W1": w[None, None, :], "b1": b[None], "W2": a[None, :, None]}
+    if output_bias:
+        params["b2"] = np.array([[c]])
+    params = {name: torch.as_tensor(value) for name, value in params.items()}
+    x = np.linspace(-1.0, 1.0, 9)
+    np.testing.assert_allclose(network_outputs(network, params, x[:, None])[0],
+                               R.predict(theta, m, x), rtol=1e-14, atol=1e-15)
+    rows = jacobian(network, params, x[:, None])[0]  # columns w, b, a (, c)
+    order = np.r_[2 * m:3 * m, 0:2 * m, 3 * m:rows.shape[1]]
+    np.testing.assert_allclose(rows[:, order], R.jacobian(theta, m, x), rtol=1e-14,
+                               atol=1e-15)
+
+
+@pytest.mark.parametrize("output_bias", [False, True])
 def test_gradient_and_jacobian_match_finite_differences(output_bias):
     m = 9
     theta = R.init_params(m, np.random.default_rng(3), output_bias=output_bias)
