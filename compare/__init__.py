@@ -1,1 +1,6 @@
 """Claims: theory against simulation, verdicts, figures and the paper's generated files."""
+
+#: The public modules (each imported on demand: ``from jamming.compare import <module>``).
+__all__ = ["claims", "diagonal_networks", "features", "figures", "finite_width", "generalization",
+           "interpolation", "jamming_linear", "kernels", "large_steps", "paper",
+           "random_features", "report", "sparse_features", "stats", "stochastic", "unsat"]

@@ -8,3 +8,8 @@ The layer between :mod:`jamming.simulate` and :mod:`jamming.compare`. The machin
 claim module of :mod:`jamming.compare` with the same name. Sweeps import :mod:`jamming.simulate`,
 and :mod:`jamming.theory` only for a predicted location a grid is centred on.
 """
+
+#: The public modules (each imported on demand: ``from jamming.sweeps import <module>``).
+__all__ = ["catalog", "diagonal_networks", "executors", "features", "finite_width",
+           "generalization", "interpolation", "jamming_linear", "kernels", "large_steps",
+           "random_features", "runner", "sparse_features", "spec", "stochastic", "store", "unsat"]

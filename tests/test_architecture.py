@@ -74,3 +74,13 @@ def test_simulate_holds_simulators_only():
         text = path.read_text()
         assert "SweepSpec" not in text and "_GRIDS" not in text, path.relative_to(REPO)
     assert not {"store", "sweep", "catalog"} & {p.stem for p in (REPO / "simulate").glob("*.py")}
+
+
+@pytest.mark.parametrize("folder", ["theory", "simulate", "sweeps", "compare"])
+def test_each_subpackage_lists_its_public_modules(folder):
+    """``__all__`` of a subpackage names exactly its public modules (no leading underscore)."""
+    import importlib
+
+    package = importlib.import_module(f"jamming.{folder}")
+    modules = {p.stem for p in (REPO / folder).glob("*.py") if not p.stem.startswith("_")}
+    assert sorted(package.__all__) == sorted(modules)

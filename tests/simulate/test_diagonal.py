@@ -198,28 +198,3 @@ def test_input_validation(small):
     with pytest.raises(ValueError, match="decay_at"):
         step_schedule(0.1, 10, decay_at=1.5)
     np.testing.assert_array_equal(step_schedule(1.0, 10, decay_at=0.3), [1.0] * 3 + [0.1] * 7)
-
-
-def test_sweep_points_return_documented_shapes():
-    wood = diagonal.woodworth_point({"n": 10, "d": 20, "r": 2, "alpha": 1.0, "seed": 1,
-                                     "eta_factor": 0.25, "max_steps": 20_000,
-                                     "stop_loss": 1e-14, "check_every": 500})
-    assert wood["beta"].shape == wood["beta_half"].shape == (20,) and wood["converged"]
-    assert wood["X"].shape == (10, 20) and wood["steps"].shape == (2,)
-    q = q_alpha_interpolator(wood["X"], wood["y"], 1.0)
-    assert np.linalg.norm(wood["beta_extrapolated"] - q) < 1e-4 * np.linalg.norm(q)
-
-    noise = diagonal.label_noise_point({"n": 10, "d": 20, "r": 2, "data_seed": 1, "alpha": 0.1,
-                                        "eta": 0.02, "sigma": 3.0, "n_steps": 2000,
-                                        "n_runs": 2, "seed": 4})
-    assert noise["beta_avg"].shape == noise["beta_final"].shape == (2, 20)
-    assert noise["lam"] == pytest.approx(0.02 * 9 / 10) and noise["lam_j"].shape == (20,)
-    assert noise["diverged"].shape == (2,) and not noise["diverged"].any()
-
-    base = {"n": 20, "d": 40, "r": 3, "seed": 2, "alpha": 0.1, "eta_small": 0.002,
-            "eta_large": 0.02, "n_steps": 2000, "record_every": 200}
-    for schedule in ("small", "large-30"):
-        out = diagonal.sparse_features_point({**base, "schedule": schedule})
-        assert out["steps"].shape == out["train_loss"].shape == (11,)
-        assert out["jacobian_rank"].dtype == np.int64 and out["beta"].shape == (40,)
-    assert np.isfinite(out["large_phase_loss"])

@@ -171,13 +171,3 @@ def test_input_validation(change, match):
     # a value of the wrong type (n_steps = 10.5) raises TypeError, a bad value ValueError
     with pytest.raises((ValueError, TypeError), match=match):
         R.train_relu1d({**SMALL, **change})
-
-
-def test_sweep_grid_pairs_schedules_by_seed():
-    points = R.RELU_SPARSE_FEATURES_SWEEP.grid("quick")
-    assert R.RELU_SPARSE_FEATURES_SWEEP.name == "relu1d-sparse-features"
-    assert [p["schedule"] for p in points] == ["small", "large"] * 2
-    assert points[0]["seed"] == points[1]["seed"] != points[2]["seed"]
-    assert len(R.relu1d_grid("paper")) == 16 and len(R.relu1d_grid("full")) == 96
-    out = R.relu1d_point({**points[1], "n_steps": 200, "record_every": 100})
-    assert out["steps"].tolist() == [0, 100, 200]
