@@ -129,10 +129,11 @@ from numbers import Real
 
 from scipy.stats import f as f_distribution
 
+from jamming.theory.activations import subset
 from jamming.validation import check_count as _check_count
 
 #: Activations covered by :func:`effective_parameters`.
-ACTIVATIONS = ("relu", "tanh", "erf", "identity")
+ACTIVATIONS = subset("relu", "tanh", "erf", "identity")
 
 
 @dataclass(frozen=True)
