@@ -20,7 +20,7 @@ import pandas as pd
 from jamming.compare.claims import Claim, SweepRunner, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold, weighted_line_fit
-from jamming.theory.spectrum import (
+from jamming.theory.random_matrix import (
     gaussian_activation_constants,
     pennington_worah_atom,
     pennington_worah_density,
