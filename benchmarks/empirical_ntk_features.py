@@ -71,7 +71,6 @@ import torch
 from timing import best_time
 from torch.func import jacrev, vmap
 
-from jamming.sweeps import features as feature_sweeps
 from jamming.simulate.features import (
     NetworkSpec,
     empirical_ntk_features,
@@ -80,6 +79,7 @@ from jamming.simulate.features import (
     network_output,
     sphere_inputs,
 )
+from jamming.sweeps import features as feature_sweeps
 
 SCALE, THREADS = "paper", 1
 #: The size of earlier versions of this benchmark (not used by the sweeps).

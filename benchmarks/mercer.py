@@ -1,6 +1,6 @@
 """Mercer eigenvalues of the two-layer ReLU NTK on S^9 (d = 10): mpmath (30 digits) vs scipy.
 
-Ours: ``jamming.theory.spectrum.mercer_eigenvalues(relu_ntk_kernel, 10, 100, dps=30)``, all
+Ours: ``jamming.theory.mercer.mercer_eigenvalues(relu_ntk_kernel, 10, 100, dps=30)``, all
 of mu_0 ... mu_100 from one nested tanh-sinh rule in theta (t = cos theta), 30 significant
 digits each (odd mu_k >= 3 come out exactly 0).
 
@@ -26,7 +26,7 @@ import numpy as np
 from scipy.integrate import quad
 from scipy.special import eval_gegenbauer
 
-from jamming.theory.spectrum import mercer_eigenvalues, relu_ntk_kernel
+from jamming.theory.mercer import mercer_eigenvalues, relu_ntk_kernel
 
 D, K_MAX, DPS, REPEATS = 10, 100, 30, 3
 

@@ -22,7 +22,7 @@ from jamming.theory.function_space import (
     linearised_spectrum,
     loss_value,
 )
-from jamming.theory.spectrum import edelman_hard_edge_mean, smallest_nonzero_eigenvalue
+from jamming.theory.random_matrix import edelman_hard_edge_mean, smallest_nonzero_eigenvalue
 
 
 class SquareInterpolation(Claim):

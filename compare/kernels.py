@@ -32,7 +32,7 @@ from jamming.simulate.kernel_estimates import relative_frobenius_error
 from jamming.sweeps.runner import SweepRunner
 from jamming.sweeps.spec import derive_seed
 from jamming.theory.kernels import dual_activation, nngp_ntk, ntk
-from jamming.theory.spectrum import (
+from jamming.theory.mercer import (
     fit_decay_exponent,
     mercer_eigenvalues,
     multiplicity,
@@ -300,7 +300,7 @@ def mercer_blocks(d: int, blocks: int) -> list[tuple[int, float, int]]:
     Returns ``(k, mu_k, N(d, k))`` in decreasing order of :math:`\mu_k`; the NTK of
     :func:`jamming.theory.kernels.ntk` (depth 1, ReLU, :math:`\sigma_w = \sqrt2`, no bias)
     on points of norm :math:`\sqrt d` is :math:`2\kappa(x\cdot x'/d)` with
-    :math:`\kappa` of :func:`jamming.theory.spectrum.relu_ntk_kernel` (both layers' maps
+    :math:`\kappa` of :func:`jamming.theory.mercer.relu_ntk_kernel` (both layers' maps
     written out: :math:`\Theta = 2t\kappa_0(t) + 2\kappa_1(t)`), so the eigenvalues are
     :math:`2\mu_k`.
     """

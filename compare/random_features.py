@@ -21,7 +21,7 @@ from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
 from jamming.compare.stats import FAMILY_LEVEL, bonferroni_threshold, weighted_line_fit
 from jamming.sweeps.runner import SweepRunner
-from jamming.theory.spectrum import (
+from jamming.theory.random_matrix import (
     gaussian_activation_constants,
     pennington_worah_atom,
     pennington_worah_density,

@@ -231,7 +231,7 @@ def _command_sweep(args) -> int:
 def _command_phic(args) -> int:
     import math
 
-    from jamming.theory.capacity import phi_c
+    from jamming.theory.phi_c import phi_c
 
     result = phi_c(args.model, args.loss, args.labels, activation=args.activation,
                    input_dim=args.input_dim, width=args.width, depth=args.depth,

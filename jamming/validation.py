@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from numbers import Integral
 
 
@@ -62,3 +63,26 @@ def check_nonnegative(name: str, value) -> float:
     if value < 0:
         raise ValueError(f"{name} must be in [0, inf); got {value}")
     return value
+
+
+def check_real(name: str, value, low: float = -math.inf, *, strict: bool = False,
+               high: float = math.inf) -> float:
+    """Return ``value`` as a finite ``float`` in ``[low, high]`` (``(low, high]`` if ``strict``).
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number; the message names ``name``.
+    ValueError
+        If it is not finite or out of the range; the message names ``name`` and the range.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number; got {value!r}") from None
+    above = number > low if strict else number >= low
+    if not (math.isfinite(number) and above and number <= high):
+        bound = ">" if strict else ">="
+        upper = f" and <= {high}" if math.isfinite(high) else ""
+        raise ValueError(f"{name} must be a finite number {bound} {low}{upper}; got {value!r}")
+    return number

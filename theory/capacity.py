@@ -1,4 +1,5 @@
-r"""Storage capacity of linear models: Cover's function-counting theorem.
+r"""Storage capacity of linear models: Cover's function counting, Gardner's capacity and the
+UNSAT branch of the quadratic hinge.
 
 Conventions
 -----------
@@ -25,10 +26,18 @@ It equals 1 for :math:`N_\mathrm{data}\le N_\mathrm{eff}`, 1/2 at
 :math:`N_\mathrm{eff}\to\infty`: the critical load (the SAT/UNSAT or jamming point of the
 hinge losses with random labels) is :math:`\alpha_c = \phi_c = 2`.
 
+With a margin :math:`\kappa`, Gardner's replica computation moves the capacity to
+:math:`\alpha_c(\kappa)` (:func:`gardner_capacity`). Beyond :math:`\alpha = 2` the quadratic
+hinge has a positive minimum: :func:`quadratic_hinge_unsat` gives it in closed parametric
+form (convex Gaussian min-max theorem; derivation in ``docs/derivations/capacity.md``), with
+its expansion at :math:`\alpha\to2^+`.
+
 References
 ----------
 T. M. Cover, "Geometrical and statistical properties of systems of linear inequalities with
 applications in pattern recognition", IEEE Trans. Electron. Comput. EC-14, 326 (1965).
+E. Gardner, "The space of interactions in neural network models", J. Phys. A 21, 257 (1988).
+C. Thrampoulidis, E. Abbasi, B. Hassibi, IEEE Trans. Inf. Theory 64, 5592 (2018) (CGMT).
 """
 
 from __future__ import annotations
@@ -360,21 +369,9 @@ def quadratic_hinge_unsat(alpha: float) -> QuadraticHingeUnsat:
     with :math:`I_2(s) = (1+s^2)\Phi(s) + s\varphi(s)`. For :math:`\alpha \le 2` the data are
     separable (Cover) and the minimum is 0.
 
-    Derivation (convex Gaussian min-max theorem; the problem is convex, so the result is
-    exact in the limit). With :math:`Z = \mathrm{diag}(y)X` (again i.i.d. Gaussian), write
-    :math:`\min_{w,v}\max_u \sum_\mu \ell(1-v_\mu) + u^\top(Zw - v)` with
-    :math:`\ell(t) = \frac12 t_+^2`. Gordon's comparison replaces :math:`u^\top Z w` by
-    :math:`\|w\| g^\top u + \|u\| h^\top w`; optimising the directions of :math:`w` and
-    :math:`u` leaves, with :math:`q = \|w\|`,
-    :math:`\min_q \min_v \{\sum_\mu \ell(1-v_\mu) : \|v - q g\| \le q\sqrt{N_\mathrm{eff}}\}`.
-    With the multiplier :math:`\theta` of the ball, :math:`v_\mu = q g_\mu` when
-    :math:`q g_\mu \ge 1`, else :math:`1 - v_\mu = \theta(1-qg_\mu)/(1+\theta)`. The active
-    ball gives :math:`(1+\theta)^2 = \alpha I_2(s)` with :math:`s = 1/q`, and the loss is
-    :math:`\mathcal{L}/N_\mathrm{eff} = \frac12\theta^2 q^2`. Minimising over :math:`q`
-    (using :math:`I_2' = 2(s\Phi + \varphi)`) gives :math:`\sqrt{\alpha I_2} = \alpha\Phi`,
-    i.e. the formulas above; the unsatisfied points are those with :math:`g_\mu < s`, a
-    fraction :math:`\Phi(s)` of the data. The brief's formula (a hypothesis) is thus derived
-    independently; the simulations of claim ``S1.unsat-branch`` test it.
+    The problem is convex, so the convex Gaussian min-max theorem makes the result exact in
+    the limit; the derivation is in ``docs/derivations/capacity.md``. The simulations of
+    claim ``S1.unsat-branch`` test it.
 
     At :math:`\alpha\to2^+` (:math:`s\to0^+`): :math:`N_\Delta/N_\mathrm{eff}\to1`, the loss
     jumps from 0 to :math:`N_\mathrm{eff}/\pi` and :math:`\|w\|\to\infty`; see
@@ -539,139 +536,3 @@ def _series_compose(a, b, n):
         power = _series_mul(power, b, n)
         result = [x + a[k] * y for x, y in zip(result, power, strict=True)]
     return result
-
-
-
-# --------------------------------------------------------------------------------------
-# phi_c: one entry point
-# --------------------------------------------------------------------------------------
-
-MODELS = ("gaussian", "random-features", "ntk")
-PHI_C_LOSSES = ("square", "hinge", "quadratic-hinge")
-LABELS = ("random", "teacher")
-
-
-@dataclass(frozen=True)
-class CriticalDensity:
-    r"""The jamming (SAT/UNSAT) or interpolation threshold of a model, loss and labels.
-
-    Attributes
-    ----------
-    phi_c : float
-        :math:`\phi_c = N_\mathrm{data}/N_\mathrm{eff}` at the transition (``math.inf`` when
-        the labels are realisable by the model: always SAT).
-    n_eff : int or None
-        :math:`N_\mathrm{eff}` of the model when its sizes are known.
-    n_data : float or None
-        :math:`\phi_c N_\mathrm{eff}`, the number of training points at the transition.
-    formula : str
-        The formula used, in words.
-    reference : str
-    """
-
-    phi_c: float
-    n_eff: int | None
-    n_data: float | None
-    formula: str
-    reference: str
-
-
-def phi_c(model: str = "gaussian", loss: str = "hinge", labels: str = "random", *,
-          activation: str = "relu", input_dim: int | None = None, width: int | None = None,
-          depth: int = 1, bias: bool = False,
-          features_per_dim: float | None = None) -> CriticalDensity:
-    r"""Predicted critical density :math:`\phi_c` of a model linear in its parameters.
-
-    Parameters
-    ----------
-    model : {"gaussian", "random-features", "ntk"}
-        Gaussian features (``width`` of them); random features
-        :math:`\sigma(Wx/\sqrt d)` (``width`` of them, or :math:`\psi d`); or the empirical-NTK
-        features of a fully connected network (``input_dim``, ``width``, ``depth``,
-        ``activation``, ``bias``) linearised at initialisation, whose :math:`N_\mathrm{eff}`
-        is the generic Jacobian rank (:func:`jamming.theory.parameters.effective_parameters`).
-    loss : {"square", "hinge", "quadratic-hinge"}
-    labels : {"random", "teacher"}
-        Random :math:`\pm1` labels, or the sign of a teacher direction on the inputs.
-    activation : str
-        Of the random features or the network.
-    input_dim, width, depth, bias
-        Sizes of the model (see above).
-    features_per_dim : float, optional
-        :math:`\psi = N_\mathrm{eff}/d` of random features.
-
-    Returns
-    -------
-    CriticalDensity
-
-    Notes
-    -----
-    - square loss: interpolation iff :math:`N_\mathrm{data}\le N_\mathrm{eff}`, so
-      :math:`\phi_c = 1` (full-rank features; any labels);
-    - hinge or quadratic hinge, random labels, features in general position: Cover,
-      :math:`\phi_c = 2`;
-    - teacher labels, Gaussian features carrying the teacher direction: realisable,
-      :math:`\phi_c = \infty`;
-    - teacher labels, random features: Gaussian equivalence and Candès–Sur
-      (:func:`jamming.theory.teacher.random_features_sign_teacher_phi_c`).
-    NTK features with teacher labels have no prediction here (``ValueError``).
-    """
-    for name, value, allowed in (("model", model, MODELS), ("loss", loss, PHI_C_LOSSES),
-                                 ("labels", labels, LABELS)):
-        if value not in allowed:
-            raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
-    n_eff, psi = _model_size(model, activation, input_dim, width, depth, bias, features_per_dim)
-    if loss == "square":
-        value, formula = 1.0, "interpolation iff N_data <= N_eff = rank of the features"
-        reference = "rank of the Gram matrix (Marchenko-Pastur edge (1 - sqrt(phi))^2)"
-    elif labels == "random":
-        value = ALPHA_C_RANDOM_LABELS
-        formula = "Cover's function counting: separable iff N_data < 2 N_eff (N_eff -> inf)"
-        reference = "T. M. Cover, IEEE Trans. Electron. Comput. EC-14, 326 (1965)"
-    elif model == "gaussian":
-        value, formula = math.inf, "labels sign(beta.x) are linearly realisable: always SAT"
-        reference = "E. J. Candes, P. Sur, Ann. Statist. 48, 27 (2020), noiseless limit"
-    elif model == "random-features":
-        from jamming.theory.teacher import random_features_sign_teacher_phi_c
-
-        if psi is None:
-            raise ValueError("random-features with teacher labels needs features_per_dim "
-                             "(psi = N_eff/d), or width and input_dim")
-        value = random_features_sign_teacher_phi_c(psi, activation)
-        formula = (f"Gaussian equivalence of {activation} features at psi = {psi:g} and "
-                   "the Candes-Sur threshold 1/h_probit(gamma_eff)")
-        reference = ("E. J. Candes, P. Sur, Ann. Statist. 48, 27 (2020); S. Goldt et al., "
-                     "Gaussian equivalence (2020); see jamming.theory.teacher")
-    else:
-        raise ValueError("no phi_c prediction for teacher labels on NTK features (an open "
-                         "question of study S1)")
-    return CriticalDensity(phi_c=value, n_eff=n_eff,
-                           n_data=None if n_eff is None else value * n_eff,
-                           formula=formula, reference=reference)
-
-
-def _model_size(model, activation, input_dim, width, depth, bias, features_per_dim):
-    """N_eff (or None) and psi (or None) of a model specification."""
-    for name, value in (("input_dim", input_dim), ("width", width)):
-        if value is not None:
-            _check_count(name, value)
-    if features_per_dim is not None and not (math.isfinite(features_per_dim)
-                                             and features_per_dim > 0):
-        raise ValueError(f"features_per_dim must be a finite number > 0; got {features_per_dim}")
-    if model == "ntk":
-        from jamming.theory.parameters import effective_parameters
-
-        if input_dim is None or width is None:
-            raise ValueError("model 'ntk' needs input_dim and width")
-        return effective_parameters(input_dim, width, depth=depth, activation=activation,
-                                    bias=bias).n_eff, None
-    psi = features_per_dim
-    if model == "random-features" and input_dim is not None:
-        if width is not None and psi is not None and abs(width - psi * input_dim) > 0.5:
-            raise ValueError(f"width = {width} contradicts features_per_dim * input_dim = "
-                             f"{psi * input_dim:g}")
-        if width is None and psi is not None:
-            width = round(psi * input_dim)
-        elif psi is None and width is not None:
-            psi = width / input_dim
-    return width, psi

@@ -1,4 +1,4 @@
-r"""Infinite-width kernels (NNGP and NTK) of fully connected networks, and of the bottleneck model.
+r"""Infinite-width kernels (NNGP and NTK) of fully connected networks.
 
 Conventions (those of ``neural_tangents.stax``, version 0.6.5)
 ---------------------------------------------------------------
@@ -28,13 +28,16 @@ are a Gaussian process with covariance (NNGP kernel) :math:`K` and the neural ta
     (u, v) \sim N\Big(0, \begin{pmatrix} q_1 & c\\ c & q_2\end{pmatrix}\Big),
 
 with :math:`c = K(x, x')`, :math:`q_1 = K(x, x)`, :math:`q_2 = K(x', x')` the current kernels
-(the diagonal recursion :math:`q \leftarrow \mathbb{E}\phi(u)^2` is run once per input). After
+(the diagonal recursion :math:`q \leftarrow \mathbb{E}\phi(u)^2` is run once per input; without
+a closed form it is the 1-D Gauss–Hermite rule of
+:func:`jamming.theory.activations.gaussian_expectation`). After
 the last ``Dense`` layer, :func:`nngp` and :func:`ntk` return :math:`K` and :math:`\Theta`
 (shape ``(n1, n2)``, float64). ``depth = 0`` is the linear model.
 
 Activations (the ``stax`` layer and its parameters in brackets)
 ---------------------------------------------------------------
-Closed forms, with :math:`\theta = \arccos(c/\sqrt{q_1q_2})` and
+The names, parameters and functions are those of the registry of
+:mod:`jamming.theory.activations`. Closed forms, with :math:`\theta = \arccos(c/\sqrt{q_1q_2})` and
 :math:`s = \sqrt{q_1 q_2 - c^2}` (the ``arctan2`` form of ``stax`` is used in the code):
 
 * ``"abrelu"`` :math:`\phi = a\min(x,0) + b\max(x,0)` (``ABRelu(a, b)``):
@@ -99,12 +102,6 @@ Symbolic form
 :func:`symbolic_layer` gives one layer's update as ``sympy`` expressions, :func:`latex_recursion`
 their LaTeX, so that the paper prints the equations the code evaluates.
 
-The bottleneck model (study S5)
--------------------------------
-See :func:`bottleneck_kernels`: :math:`f(x) = \frac{\sigma_v}{\sqrt m}\sum_{k=1}^m v_k\,
-\sigma(\sigma_u u_k h + \sigma_b b_k)`, :math:`h = \sigma_w\, w\cdot x/\sqrt d`, all parameters
-:math:`N(0,1)` and trained, :math:`m\to\infty`.
-
 References
 ----------
 R. M. Neal, Bayesian Learning for Neural Networks (1996); C. K. I. Williams, "Computing with
@@ -120,33 +117,34 @@ for general activations", NeurIPS (2022).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import numpy as np
-from scipy.special import expit, roots_hermite
+from scipy.special import roots_hermite
 
+from jamming.theory.activations import (
+    REGISTRY,
+    Activation,
+    ArrayFunctions,
+    gaussian_expectation,
+    resolve_activation,
+)
 from jamming.validation import check_count as _check_count
 
+#: Activation families with closed-form dual kernels (see the module docstring).
+_CLOSED_FORM_FAMILIES = ("abrelu", "erf", "gelu", "sin")
 #: Activations with closed-form dual kernels.
-CLOSED_FORM_ACTIVATIONS = ("relu", "leaky_relu", "abs", "abrelu", "identity", "erf",
-                           "sigmoid_like", "gelu", "sin", "cos")
+CLOSED_FORM_ACTIVATIONS = tuple(name for name, entry in REGISTRY.items()
+                                if entry.family in _CLOSED_FORM_FAMILIES)
 #: Activations evaluated by 2-D Gauss–Hermite quadrature (any callable pair also works).
-QUADRATURE_ACTIVATIONS = ("tanh", "sigmoid", "softplus", "silu")
+QUADRATURE_ACTIVATIONS = tuple(name for name, entry in REGISTRY.items()
+                               if entry.family not in _CLOSED_FORM_FAMILIES
+                               and entry.differentiable)
 #: All activation names accepted by :func:`nngp` / :func:`ntk`.
 ACTIVATIONS = CLOSED_FORM_ACTIVATIONS + QUADRATURE_ACTIVATIONS
 
 #: Default number of Gauss–Hermite nodes per axis (see the module docstring for accuracy).
 DEFAULT_DEGREE = 100
-
-#: Parameters of each activation and their defaults (``stax`` names and defaults).
-_DEFAULT_PARAMS: dict[str, dict[str, float]] = {
-    "leaky_relu": {"alpha": 0.01},
-    "abrelu": {"a": 0.0, "b": 1.0},
-    "erf": {"a": 1.0, "b": 1.0, "c": 0.0},
-    "sin": {"a": 1.0, "b": 1.0, "c": 0.0},
-    "cos": {"a": 1.0, "b": 1.0, "c": 0.0},
-}
 
 #: Elements of the (n1, n2, chunk) arrays of one quadrature step.
 _QUAD_CHUNK_ELEMENTS = 1 << 22
@@ -156,18 +154,15 @@ _QUAD_CHUNK_ELEMENTS = 1 << 22
 # array back ends
 
 
-class _NumpyOps:
+class _NumpyOps(ArrayFunctions):
     name = "numpy"
 
     def __init__(self):
-        self.sqrt, self.exp, self.cos = np.sqrt, np.exp, np.cos
+        super().__init__()
         self.arctan2, self.where = np.arctan2, np.where
 
     def asarray(self, x):
         return np.asarray(x, dtype=np.float64)
-
-    def clip0(self, x):
-        return np.maximum(x, 0.0)
 
     def nodes(self, x):
         return np.asarray(x, dtype=np.float64)
@@ -193,7 +188,11 @@ class _TorchOps:
 
         self.torch = torch
         self.device = torch.device(device if device is not None else "cpu")
-        self.sqrt, self.exp, self.cos = torch.sqrt, torch.exp, torch.cos
+        # the primitives of activations.ArrayFunctions, in torch
+        self.sqrt, self.exp, self.sin, self.cos = torch.sqrt, torch.exp, torch.sin, torch.cos
+        self.tanh, self.erf, self.sigmoid, self.sign = (torch.tanh, torch.erf, torch.sigmoid,
+                                                        torch.sign)
+        self.softplus, self.relu = torch.nn.functional.softplus, torch.relu
         self.arctan2, self.where = torch.atan2, torch.where
 
     def asarray(self, x):
@@ -201,8 +200,8 @@ class _TorchOps:
             return x.to(device=self.device, dtype=self.torch.float64)
         return self.torch.as_tensor(np.asarray(x, dtype=np.float64), device=self.device)
 
-    def clip0(self, x):
-        return self.torch.clamp(x, min=0.0)
+    def step(self, x):
+        return (x > 0).to(x.dtype)
 
     def nodes(self, x):
         return self.asarray(x)
@@ -230,154 +229,34 @@ def _ops(backend: str, device):
     raise ValueError(f"backend must be 'numpy' or 'torch'; got {backend!r}")
 
 
-# --------------------------------------------------------------------------------------------
-# activations
-
-
-@dataclass(frozen=True)
-class Activation:
-    """A resolved activation: its name, parameters and (for quadrature) phi and phi'."""
-
-    name: str
-    params: Mapping[str, float]
-    phi: Callable | None = None
-    dphi: Callable | None = None
-
-    @property
-    def closed_form(self) -> bool:
-        return self.name in CLOSED_FORM_ACTIVATIONS
-
-
-def _elementwise(act: Activation, ops):
-    """phi and phi' of a named activation for the given back end (vectorized)."""
-    name = act.name
-    if ops.name == "torch":
-        t = ops.torch
-        tanh, sig, softplus, erf = t.tanh, t.sigmoid, t.nn.functional.softplus, t.erf
-        sin, cos, exp = t.sin, t.cos, t.exp
-        relu = t.relu
-
-        def step(x):
-            return (x > 0).to(x.dtype)
-    else:
-        from scipy.special import erf
-
-        tanh, sig, sin, cos, exp = np.tanh, expit, np.sin, np.cos, np.exp
-
-        def softplus(x):
-            return np.logaddexp(0.0, x)
-
-        def relu(x):
-            return np.maximum(x, 0.0)
-
-        def step(x):
-            return (x > 0).astype(np.float64)
-
-    sq2 = math.sqrt(2.0)
-    p = act.params
-    if name in ("relu", "leaky_relu", "abs", "abrelu", "identity"):
-        lo, hi = _abrelu_slopes(act)
-        return (lambda x: hi * relu(x) - lo * relu(-x),
-                lambda x: lo + (hi - lo) * step(x))
-    if name in ("erf", "sigmoid_like"):
-        a, b, c0 = ((p["a"], p["b"], p["c"]) if name == "erf"
-                    else (0.5, 1.0 / 2.4020563531719796, 0.5))
-        return (lambda x: a * erf(b * x) + c0,
-                lambda x: a * b * (2.0 / math.sqrt(math.pi)) * exp(-(b * x) ** 2))
-    if name in ("sin", "cos"):
-        a, b, c0 = p["a"], p["b"], p["c"] + (math.pi / 2.0 if name == "cos" else 0.0)
-        return (lambda x: a * sin(b * x + c0), lambda x: a * b * cos(b * x + c0))
-    table = {
-        "tanh": (tanh, lambda x: 1.0 - tanh(x) ** 2),
-        "sigmoid": (sig, lambda x: sig(x) * (1.0 - sig(x))),
-        "softplus": (softplus, sig),
-        "silu": (lambda x: x * sig(x), lambda x: sig(x) * (1.0 + x * (1.0 - sig(x)))),
-        "gelu": (lambda x: 0.5 * x * (1.0 + erf(x / sq2)),
-                 lambda x: 0.5 * (1.0 + erf(x / sq2)) + x * exp(-0.5 * x * x)
-                 / math.sqrt(2.0 * math.pi)),
-    }
-    return table.get(name)
-
-
-def resolve_activation(activation, params: Mapping[str, float] | None = None) -> Activation:
-    """Check an activation name (or ``(phi, dphi)`` pair) and fill in default parameters.
-
-    Parameters
-    ----------
-    activation : str or tuple of two callables
-        One of :data:`ACTIVATIONS`, or ``(phi, dphi)``: vectorized callables for the activation
-        and its derivative (evaluated by quadrature; they receive numpy arrays, or torch
-        tensors with ``backend="torch"``).
-    params : mapping, optional
-        ``alpha`` for ``"leaky_relu"`` (default 0.01, as ``stax.LeakyRelu`` has no default the
-        value must match the one given there); ``a, b`` for ``"abrelu"``; ``a, b, c`` for
-        ``"erf"``, ``"sin"``, ``"cos"`` (the ``stax`` meanings, see the module docstring).
-    """
-    params = dict(params or {})
-    if isinstance(activation, tuple):
-        if len(activation) != 2 or not all(callable(f) for f in activation):
-            raise TypeError("activation as a tuple must be (phi, dphi), two callables")
-        if params:
-            raise ValueError("params must be empty for a callable activation")
-        return Activation("custom", {}, activation[0], activation[1])
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS} or a (phi, dphi) pair; "
-                         f"got {activation!r}")
-    allowed = _DEFAULT_PARAMS.get(activation, {})
-    unknown = set(params) - set(allowed)
-    if unknown:
-        raise ValueError(f"params for activation {activation!r} must be among "
-                         f"{sorted(allowed)}; got {sorted(unknown)}")
-    full = {**allowed, **{k: float(v) for k, v in params.items()}}
-    for key, value in full.items():
-        if not math.isfinite(value):
-            raise ValueError(f"activation parameter {key} must be finite; got {value}")
-    return Activation(activation, full)
-
-
-def _abrelu_slopes(act: Activation) -> tuple[float, float]:
-    name = act.name
-    if name == "relu":
-        return 0.0, 1.0
-    if name == "leaky_relu":
-        return act.params["alpha"], 1.0
-    if name == "abs":
-        return -1.0, 1.0
-    if name == "identity":
-        return 1.0, 1.0
-    return act.params["a"], act.params["b"]
-
 
 # --------------------------------------------------------------------------------------------
 # dual activations: (q1, q2, c) -> (E phi(u) phi(v), E phi'(u) phi'(v))
 
 
 def _closed_form_dual(ops, act: Activation, q1, q2, c, need_dot: bool):
-    name = act.name
-    if name in ("relu", "leaky_relu", "abs", "abrelu", "identity"):
-        a, b = _abrelu_slopes(act)
-        root = ops.sqrt(ops.clip0(q1 * q2 - c * c))
+    family = act.family
+    if family == "abrelu":
+        a, b = act.coefficients
+        root = ops.sqrt(ops.relu(q1 * q2 - c * c))
         # arctan2(0, 0) = 0 for numpy and torch; stax fills pi/2 there, which multiplies c = 0.
         angle = ops.arctan2(root, c)
         factor = (a - b) ** 2 / (2.0 * math.pi)
         dot = (a * a + b * b) / 2.0 - factor * angle
         return factor * root + dot * c, (dot if need_dot else None)
-    if name in ("erf", "sigmoid_like"):
-        if name == "erf":
-            a, b, c0 = act.params["a"], act.params["b"], act.params["c"]
-        else:
-            a, b, c0 = 0.5, 1.0 / 2.4020563531719796, 0.5
+    if family == "erf":
+        a, b, c0 = act.coefficients
         b2 = b * b
         prod = (1.0 + 2.0 * b2 * q1) * (1.0 + 2.0 * b2 * q2)
-        root = ops.sqrt(ops.clip0(prod - 4.0 * (b2 * c) ** 2))
+        root = ops.sqrt(ops.relu(prod - 4.0 * (b2 * c) ** 2))
         k = a * a * (2.0 / math.pi) * ops.arctan2(2.0 * b2 * c, root) + c0 * c0
         dot = a * a * b2 * (4.0 / math.pi) / root if need_dot else None
         return k, dot
-    if name == "gelu":
+    if family == "gelu":
         prod = q1 * q2
         prod_plus_1 = (q1 + 1.0) * (q2 + 1.0)
         delta2 = prod_plus_1 - c * c
-        delta = ops.sqrt(ops.clip0(delta2))
+        delta = ops.sqrt(ops.relu(delta2))
         angle = ops.arctan2(c, delta)
         k = ((c * c + prod * delta2) / (prod_plus_1 * delta) + c * angle) / (2.0 * math.pi)
         k = k + 0.25 * c
@@ -386,17 +265,15 @@ def _closed_form_dual(ops, act: Activation, q1, q2, c, need_dot: bool):
             first = (1.0 / delta2 + (1.0 - prod) / prod_plus_1 + 1.0) * c / delta / (2 * math.pi)
             dot = first + 0.25 + angle / (2.0 * math.pi)
         return k, dot
-    if name in ("sin", "cos"):
-        a, b, c0 = act.params["a"], act.params["b"], act.params["c"]
-        if name == "cos":
-            c0 = c0 + math.pi / 2.0
+    if family == "sin":
+        a, b, c0 = act.coefficients
         half_a2 = a * a / 2.0
         s1 = ops.exp(b * b * (-0.5 * (q1 + q2) + c))
         s2 = ops.exp(b * b * (-0.5 * (q1 + q2) - c)) * math.cos(2.0 * c0)
         k = half_a2 * (s1 - s2)
         dot = half_a2 * b * b * (s1 + s2) if need_dot else None
         return k, dot
-    raise AssertionError(name)  # pragma: no cover
+    raise AssertionError(act.name)  # pragma: no cover
 
 
 def _quadrature_dual(ops, phi, dphi, q1, q2, c, degree: int, need_dot: bool):
@@ -408,8 +285,8 @@ def _quadrature_dual(ops, phi, dphi, q1, q2, c, degree: int, need_dot: bool):
     positive = q1b > 0
     safe_q1 = ops.where(positive, q1b, 1.0 + 0.0 * q1b)
     slope = ops.where(positive, c * ops.sqrt(2.0 / safe_q1), 0.0 * c)
-    spread = ops.sqrt(2.0 * ops.clip0(q2b - c * c / safe_q1))
-    root_2q1 = ops.sqrt(2.0 * ops.clip0(q1))
+    spread = ops.sqrt(2.0 * ops.relu(q2b - c * c / safe_q1))
+    root_2q1 = ops.sqrt(2.0 * ops.relu(q1))
     n_pairs = max(int(np.prod(tuple(c.shape))), 1)
     chunk = max(1, min(degree, _QUAD_CHUNK_ELEMENTS // n_pairs))
     y_all, w_all = ops.nodes(xs), ops.nodes(ws)
@@ -436,12 +313,14 @@ def _quadrature_dual(ops, phi, dphi, q1, q2, c, degree: int, need_dot: bool):
     return k, dot
 
 
+def _closed_form(act: Activation, method: str) -> bool:
+    return method == "closed" or (method == "auto" and act.name in CLOSED_FORM_ACTIVATIONS)
+
+
 def _dual(ops, act: Activation, q1, q2, c, need_dot: bool, method: str, degree: int):
-    if method == "closed" or (method == "auto" and act.closed_form):
+    if _closed_form(act, method):
         return _closed_form_dual(ops, act, q1, q2, c, need_dot)
-    phi, dphi = act.phi, act.dphi
-    if phi is None:
-        phi, dphi = _elementwise(act, ops)
+    phi, dphi = act.functions(ops)
     return _quadrature_dual(ops, phi, dphi, q1, q2, c, degree, need_dot)
 
 
@@ -455,7 +334,7 @@ def dual_activation(q1, q2, c, activation="relu", *, params=None, method: str = 
     q1, q2, c : array_like
         Variances and covariance, broadcastable to a common shape; :math:`c^2\le q_1 q_2`.
     activation, params
-        See :func:`resolve_activation`.
+        See :func:`jamming.theory.activations.resolve_activation`.
     method : {"auto", "closed", "quadrature"}
         ``"auto"`` uses the closed form where one exists.
     degree : int
@@ -468,7 +347,7 @@ def dual_activation(q1, q2, c, activation="relu", *, params=None, method: str = 
     k, kdot : ndarray (float64)
         The broadcast shape of the inputs.
     """
-    act = resolve_activation(activation, params)
+    act = resolve_activation(activation, params, names=ACTIVATIONS)
     _check_method(method)
     degree = _check_count("degree", degree)
     ops = _NumpyOps()
@@ -502,7 +381,11 @@ def _layer_stds(name: str, value, depth: int) -> list[float]:
     return values
 
 
-def _inputs(x1, x2):
+def check_inputs(x1, x2):
+    """``x1`` (shape ``(n1, d)``) and ``x2`` (``(n2, d)`` or ``None``) as float64 arrays.
+
+    Torch tensors are passed through; the shapes are checked (``ValueError``).
+    """
     x1 = np.asarray(x1, dtype=np.float64) if not _is_tensor(x1) else x1
     if x1.ndim != 2 or x1.shape[0] < 1 or x1.shape[1] < 1:
         raise ValueError(f"x1 must have shape (n1, d) with n1, d >= 1; got {tuple(x1.shape)}")
@@ -533,7 +416,8 @@ def nngp_ntk(x1, x2=None, depth: int = 1, activation="relu", W_std=1.0, b_std=0.
     depth : int
         Number of hidden layers (``Dense`` + activation), ``>= 0``.
     activation : str or (phi, dphi)
-        See :func:`resolve_activation`; :data:`ACTIVATIONS` lists the names.
+        See :func:`jamming.theory.activations.resolve_activation`; :data:`ACTIVATIONS`
+        lists the names.
     W_std, b_std : float or sequence of ``depth + 1`` floats
         Weight and bias standard deviations (``stax.Dense(W_std, b_std)``), ``>= 0``.
     params : mapping, optional
@@ -565,10 +449,10 @@ def nngp_ntk(x1, x2=None, depth: int = 1, activation="relu", W_std=1.0, b_std=0.
     depth = _check_count("depth", depth, minimum=0)
     degree = _check_count("degree", degree)
     _check_method(method)
-    act = resolve_activation(activation, params)
+    act = resolve_activation(activation, params, names=ACTIVATIONS)
     w_stds = _layer_stds("W_std", W_std, depth)
     b_stds = _layer_stds("b_std", b_std, depth)
-    x1, x2 = _inputs(x1, x2)
+    x1, x2 = check_inputs(x1, x2)
     ops = _ops(backend, device)
     if block_elements is None:
         block_elements = 1 << (24 if ops.name == "torch" else 18)
@@ -644,15 +528,10 @@ def _block_recursion(ops, act, c, q1_layers, q2_layers, w_stds, b_stds, compute_
 
 def _dual_diagonal(ops, act: Activation, q, method: str, degree: int):
     """E phi(u)^2 for u ~ N(0, q): the 2-D map at c = q (exact for the closed forms)."""
-    if method == "closed" or (method == "auto" and act.closed_form):
+    if _closed_form(act, method):
         return _closed_form_dual(ops, act, q, q, q, False)[0]
-    phi = act.phi if act.phi is not None else _elementwise(act, ops)[0]
-    xs, ws = roots_hermite(degree)
-    root = ops.sqrt(2.0 * ops.clip0(q))
-    total = 0.0 * q
-    for x, w in zip(xs, ws, strict=True):
-        total = total + float(w) * phi(root * float(x)) ** 2
-    return total / math.sqrt(math.pi)
+    phi = act.functions(ops)[0]
+    return gaussian_expectation(lambda u: phi(u) ** 2, q, degree, ops)
 
 
 def nngp(x1, x2=None, depth: int = 1, activation="relu", W_std=1.0, b_std=0.0, **kwargs):
@@ -741,187 +620,8 @@ def latex_recursion(activation: str = "relu") -> dict[str, str]:
     }
 
 
-# --------------------------------------------------------------------------------------------
-# the bottleneck model of S5
-
-
-@dataclass(frozen=True)
-class BottleneckKernels:
-    r"""Infinite-width kernels of the bottleneck model (see :func:`bottleneck_kernels`).
-
-    Attributes
-    ----------
-    nngp : ndarray (n1, n2)
-        Covariance of :math:`f` at initialization.
-    ntk_readout : ndarray (n1, n2)
-        :math:`\Theta_{v,u,b}`, the deterministic part from ``v``, ``u`` and ``b``.
-    ntk_w_mean : ndarray (n1, n2)
-        Mean of :math:`\Theta_w` (the part from the bottleneck weights ``w``), which stays
-        random at infinite width.
-    ntk : ndarray (n1, n2)
-        ``ntk_readout + ntk_w_mean``, the mean NTK.
-    """
-
-    nngp: np.ndarray
-    ntk_readout: np.ndarray
-    ntk_w_mean: np.ndarray
-    ntk: np.ndarray
-
-
-def _relu_u2_step(h1, h2, u_std, b_std):
-    r""":math:`\mathbb{E}[u^2 1\{z_1>0\}1\{z_2>0\}]`, :math:`z_i = \sigma_u u h_i+\sigma_b b`.
-
-    In polar coordinates :math:`(u, b) = r(\cos\alpha, \sin\alpha)`, :math:`E r^2 = 2`, the
-    event is the wedge between the normals of :math:`(\sigma_u h_i, \sigma_b)`, so the value is
-    :math:`\pi^{-1}\int_{\text{wedge}}\cos^2\alpha\,d\alpha`.
-    """
-    p1 = np.arctan2(b_std + 0.0 * h1, u_std * h1)
-    p2 = np.arctan2(b_std + 0.0 * h2, u_std * h2)
-    lo = np.maximum(p1, p2) - math.pi / 2
-    hi = np.minimum(p1, p2) + math.pi / 2
-    hi = np.maximum(hi, lo)
-
-    def prim(a):
-        return a / 2 + np.sin(2 * a) / 4
-
-    return (prim(hi) - prim(lo)) / math.pi
-
-
-def _bottleneck_given_h(h1, h2, activation, u_std, b_std, v_std, degree):
-    """Kernels given the bottleneck values h (broadcastable arrays)."""
-    act = resolve_activation(activation)
-    ops = _NumpyOps()
-    q1 = u_std**2 * h1 * h1 + b_std**2
-    q2 = u_std**2 * h2 * h2 + b_std**2
-    c = u_std**2 * h1 * h2 + b_std**2
-    k, dot = _dual(ops, act, q1, q2, c, True, "auto", degree)
-    readout = v_std**2 * (k + dot * c)
-    if act.name == "relu":
-        u2 = _relu_u2_step(h1, h2, u_std, b_std)
-    else:
-        # E[u^2 phi'(z1) phi'(z2)] by Gauss-Hermite over (u, b) ~ N(0, I_2)
-        dphi = _elementwise(act, ops)[1]
-        xs, ws = roots_hermite(degree)
-        u = math.sqrt(2.0) * xs[:, None]
-        b = math.sqrt(2.0) * xs[None, :]
-        weights = ws[:, None] * ws[None, :] * u * u / math.pi
-        h1e, h2e = np.asarray(h1)[..., None, None], np.asarray(h2)[..., None, None]
-        u2 = np.einsum("...ij,ij->...", dphi(u_std * u * h1e + b_std * b)
-                       * dphi(u_std * u * h2e + b_std * b), weights)
-    return readout, v_std**2 * u_std**2 * u2, k * v_std**2
-
-
-def bottleneck_kernels(x1, x2=None, w=None, *, activation: str = "relu", w_std: float = 1.0,
-                       u_std: float = 1.0, b_std: float = 1.0, v_std: float = 1.0,
-                       degree: int = DEFAULT_DEGREE) -> BottleneckKernels:
-    r"""Kernels of the bottleneck model :math:`f(x) = v^\top\sigma(u\,(w^\top x) + b)`, width
-    :math:`m\to\infty`.
-
-    Parametrization (NTK parametrization of every layer, all parameters trained and
-    initialized i.i.d. :math:`N(0, 1)`):
-
-    .. math::
-
-        h(x) = \sigma_w\, w\cdot x/\sqrt d,\qquad
-        f(x) = \frac{\sigma_v}{\sqrt m}\sum_{k=1}^m v_k\,\sigma(\sigma_u u_k h(x) + \sigma_b b_k),
-
-    i.e. ``stax.serial(Dense(1, w_std, 0), Dense(m, u_std, b_std), act, Dense(1, v_std, 0))``
-    with a bottleneck of width one. Given :math:`w`, with :math:`z = \sigma_u u h + \sigma_b b`,
-    the pairs :math:`(z, z')` are Gaussian with :math:`q = \sigma_u^2h^2 + \sigma_b^2`,
-    :math:`c = \sigma_u^2 hh' + \sigma_b^2`, and as :math:`m\to\infty`
-
-    .. math::
-
-        \Sigma = \sigma_v^2\,\mathbb{E}\sigma(z)\sigma(z'),\qquad
-        \Theta_{v,u,b} = \sigma_v^2\big(\mathbb{E}\sigma(z)\sigma(z')
-          + c\,\mathbb{E}\sigma'(z)\sigma'(z')\big),\qquad
-        \Theta_w = \sigma_v^2\sigma_u^2\sigma_w^2\,\frac{x\cdot x'}{d}\,G(x)G(x'),
-
-    where :math:`G(x) = m^{-1/2}\sum_k v_k u_k\sigma'(z_k)` converges to a centred Gaussian
-    process with covariance :math:`\mathbb{E}[u^2\sigma'(z)\sigma'(z')]`: unlike the blocks of
-    the wide layer, the bottleneck block :math:`\Theta_w` does **not** become deterministic
-    (it has :math:`O(1)` fluctuations, rank one given the draw), and :math:`f` is a Gaussian
-    process only conditionally on :math:`w`. This function returns :math:`\Sigma`,
-    :math:`\Theta_{v,u,b}` and :math:`\mathbb{E}\Theta_w = \sigma_v^2\sigma_u^2\sigma_w^2
-    \frac{x\cdot x'}{d}\mathbb{E}[u^2\sigma'(z)\sigma'(z')]`, either given ``w`` or averaged
-    over :math:`w\sim N(0, I_d)`, i.e. over :math:`(h, h')\sim N(0, \sigma_w^2 [[x\cdot x,
-    x\cdot x'], [x\cdot x', x'\cdot x']]/d)` by a 2-D Gauss–Hermite rule of ``degree`` nodes
-    (for ReLU the integrand has a kink on :math:`h = h'`, so the average converges only
-    algebraically: the two orderings of a pair differ by ~2e-7 at degree 60, the upper
-    triangle is returned mirrored).
-
-    For ReLU, :math:`\mathbb{E}[u^2 1\{z>0\}1\{z'>0\}]` is in closed form (a wedge integral);
-    for other activations a 2-D Gauss–Hermite rule over :math:`(u, b)` is used.
-
-    Parameters
-    ----------
-    x1 : array_like, shape (n1, d)
-    x2 : array_like, shape (n2, d), optional
-    w : array_like, shape (d,), optional
-        The bottleneck weights (standard normal scale); ``None`` averages over them.
-    activation : str
-        ``"relu"`` (closed forms) or a smooth activation name of :data:`ACTIVATIONS` without
-        parameters.
-    w_std, u_std, b_std, v_std : float
-        Standard deviations :math:`\sigma_w, \sigma_u, \sigma_b, \sigma_v` (``>= 0``).
-    degree : int
-        Gauss–Hermite nodes per axis.
-
-    Returns
-    -------
-    BottleneckKernels
-    """
-    degree = _check_count("degree", degree)
-    for name, v in (("w_std", w_std), ("u_std", u_std), ("b_std", b_std), ("v_std", v_std)):
-        if not (math.isfinite(v) and v >= 0):
-            raise ValueError(f"{name} must be finite and >= 0; got {v}")
-    x1, x2 = _inputs(x1, x2)
-    same = x2 is None
-    x2 = x1 if same else x2
-    d = x1.shape[1]
-    gram = x1 @ x2.T / d
-    if w is not None:
-        w = np.asarray(w, dtype=np.float64)
-        if w.shape != (d,):
-            raise ValueError(f"w must have shape (d,) = ({d},); got {w.shape}")
-        h1 = w_std * (x1 @ w) / math.sqrt(d)
-        h2 = w_std * (x2 @ w) / math.sqrt(d)
-        readout, u2, k = _bottleneck_given_h(h1[:, None], h2[None, :], activation, u_std,
-                                             b_std, v_std, degree)
-    else:
-        q1 = w_std**2 * np.einsum("ij,ij->i", x1, x1) / d
-        q2 = w_std**2 * np.einsum("ij,ij->i", x2, x2) / d
-        c = w_std**2 * gram
-        q1, q2 = q1[:, None] + 0.0 * c, q2[None, :] + 0.0 * c
-        if same:
-            np.fill_diagonal(c, np.diag(q1))
-        xs, ws = roots_hermite(degree)
-        safe = np.where(q1 > 0, q1, 1.0)
-        slope = np.where(q1 > 0, c / np.sqrt(safe), 0.0)
-        spread = np.sqrt(np.maximum(q2 - c * c / safe, 0.0))
-        readout = np.zeros_like(c)
-        u2 = np.zeros_like(c)
-        k = np.zeros_like(c)
-        for x, wx in zip(xs, ws, strict=True):
-            g = math.sqrt(2.0) * x
-            h1 = np.sqrt(np.maximum(q1, 0.0)) * g
-            for y, wy in zip(xs, ws, strict=True):
-                h2 = slope * g + spread * (math.sqrt(2.0) * y)
-                r_, u_, k_ = _bottleneck_given_h(h1, h2, activation, u_std, b_std, v_std,
-                                                 degree)
-                readout += wx * wy * r_
-                u2 += wx * wy * u_
-                k += wx * wy * k_
-        readout, u2, k = readout / math.pi, u2 / math.pi, k / math.pi
-    w_mean = w_std**2 * gram * u2
-    if same and w is None:  # the rule is not symmetric in (h, h'): mirror the upper triangle
-        k, readout, w_mean = (np.triu(a) + np.triu(a, 1).T for a in (k, readout, w_mean))
-    return BottleneckKernels(nngp=np.asarray(k), ntk_readout=np.asarray(readout),
-                             ntk_w_mean=np.asarray(w_mean), ntk=np.asarray(readout + w_mean))
-
-
 __all__ = [
     "ACTIVATIONS", "CLOSED_FORM_ACTIVATIONS", "QUADRATURE_ACTIVATIONS", "DEFAULT_DEGREE",
-    "Activation", "BottleneckKernels", "bottleneck_kernels", "dual_activation",
-    "latex_recursion", "nngp", "nngp_ntk", "ntk", "resolve_activation", "symbolic_layer",
+    "check_inputs", "dual_activation", "latex_recursion", "nngp", "nngp_ntk", "ntk",
+    "symbolic_layer",
 ]

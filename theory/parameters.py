@@ -37,77 +37,24 @@ Jacobian for every data set: continuous symmetries of :math:`\theta\mapsto f(\cd
 
 Results (:func:`effective_parameters`)
 --------------------------------------
-*ReLU*, :math:`s = Lh`. ReLU is positively homogeneous, :math:`\phi(cz) = c\,\phi(z)` for
-:math:`c > 0`, so for every hidden neuron :math:`i` of every hidden layer :math:`l`,
-multiplying its incoming weights and bias :math:`(W^l_{i\cdot}, b^l_i)` by :math:`c` and
-its outgoing weights (the column :math:`W^{l+1}_{\cdot i}`, or :math:`a_i` for
-:math:`l = L`) by :math:`1/c` leaves :math:`f` unchanged; the null vector is
-:math:`W^l_{i\cdot}\cdot\partial_{W^l_{i\cdot}} + b^l_i\,\partial_{b^l_i} -
-W^{l+1}_{\cdot i}\cdot\partial_{W^{l+1}_{\cdot i}}` (for :math:`L = 1`:
-:math:`w_i\cdot\partial_{w_i} + b_i\partial_{b_i} - a_i\partial_{a_i}`). These
-:math:`Lh` generators are linearly independent: in a vanishing combination the layer-1
-generators are the only ones touching :math:`W^1` (row :math:`i` by generator :math:`i`),
-so their coefficients vanish, then the same holds for the rows of :math:`W^2`, and so on.
-Hence :math:`N_\mathrm{eff} \le P - Lh`.
+*ReLU*, :math:`s = Lh`: ReLU is positively homogeneous, so rescaling the incoming weights and
+bias of a hidden neuron by :math:`c > 0` and its outgoing weights by :math:`1/c` leaves
+:math:`f` unchanged, :math:`Lh` independent null directions and :math:`N_\mathrm{eff}\le
+P - Lh`. At :math:`L = 1` the bound is attained when every neuron's hyperplane cuts the data
+(always without bias, :math:`d\ge2`); stable neurons (dead or always active) lower it
+(:func:`relu_rank_bound`, :func:`shallow_relu_rank`, :func:`stable_neuron_probability`).
+At :math:`L\ge2`, :math:`P - Lh` is the maximal rank, but a Gaussian initialisation has a
+positive probability of further degeneracy, with no closed form. :math:`d = 1` without
+bias: :math:`N_\mathrm{eff}\le 2`.
 
-- :math:`L = 1`: the bound is attained exactly, for data with a density on
-  :math:`\mathbb{R}^d` or on :math:`S^{d-1}` (:math:`d\ge2`), as soon as every neuron's
-  hyperplane :math:`\{w_i\cdot x + b_i = 0\}` cuts the support of the data. Proof: the
-  features of neuron :math:`i` are :math:`\mathbb{1}[w_i\cdot x + b_i > 0]\,(x, 1)` (the
-  :math:`a_i`-feature :math:`\phi(z_i) = \mathbb{1}[z_i>0] z_i` is their combination along
-  :math:`(w_i, b_i)`); in a vanishing combination :math:`\sum_i \mathbb{1}[z_i>0]
-  (c_i\cdot x + e_i) = 0`, the jump across hyperplane :math:`i` forces
-  :math:`c_i\cdot x + e_i = 0` on it, so :math:`(c_i, e_i) = \lambda_i (w_i, b_i)`, and
-  :math:`\sum_i\lambda_i\,\phi(z_i) = 0` forces :math:`\lambda_i = 0` (distinct kinks).
-  Without bias every hyperplane passes through the origin and the bound holds for every
-  :math:`d\ge2`. With bias and data on the sphere of radius :math:`\sqrt d`, a neuron whose
-  hyperplane misses the sphere is *stable*: dead (it contributes nothing) or always active
-  (it is linear; all always-active neurons together contribute the :math:`d+\beta` affine
-  functions once). Then :math:`N_\mathrm{eff} = (d+\beta)\,(n_\mathrm{cross} +
-  \mathbb{1}[n_\mathrm{active}\ge1])` (:func:`relu_rank_bound`); a Gaussian initialisation
-  has stable first-layer neurons with probability :func:`stable_neuron_probability`. On
-  finite data a neuron active (or inactive) on fewer than :math:`d+\beta` points counts
-  only as many: :func:`shallow_relu_rank`.
-- :math:`L\ge2`: :math:`P - Lh` is the maximal rank, attained on an open set of
-  parameters, but a Gaussian initialisation has a positive probability of further
-  degeneracy. Neurons of layer :math:`l\ge2` receive non-negative inputs
-  :math:`h^{l-1}\ge0`, so their pre-activations carry a common offset and are often stable
-  on the data or active on a small region only: a dead neuron of layer 2 costs its
-  :math:`h+\beta` incoming parameters, :math:`k` always-active neurons collapse to one
-  linear unit (:func:`relu_rank_bound`), and a layer-1 neuron that is stable *inside* the
-  active region of a layer-2 neuron, or other "hidden symmetries" (Grigsby *et al.*),
-  remove further directions, with no closed form in :math:`(d, h, L)`. Measured at
-  :math:`L = 2`, :math:`N_\mathrm{data} = 3P`, sphere data, 20 seeds each: the rank is
-  :math:`P - 2h` for 17/20 seeds at :math:`d = 10, h = 16` without bias (deficits 1, 2,
-  14), 19/20 at :math:`d = 20, h = 16`, 18/20 at :math:`d = 10, h = 16` with biases and
-  :math:`\sigma_b = 0.1`, 8/20 at :math:`d = 5, h = 8`, but 0/20 with biases and
-  :math:`\sigma_b = \sigma_w = 1` at :math:`d = 10, h = 16` (deficits 18 to 115 below
-  :math:`P - 2h = 432`, and 5 to 57 below the stable-neuron bound). Small
-  regions also need data: the rank keeps growing with :math:`N_\mathrm{data}` well beyond
-  :math:`P`.
-- :math:`d = 1` without bias: :math:`f` is positively homogeneous in :math:`x`,
-  :math:`f(x) = f(1)\,x_+ + f(-1)\,(-x)_+`, so :math:`N_\mathrm{eff}\le 2` (any depth).
+*tanh, erf*, :math:`s = 0`: analytic, not homogeneous, only discrete symmetries (Sussmann
+1992, Fefferman 1994 for tanh with biases): :math:`N_\mathrm{eff} = \min(P, N_\mathrm{data})`
+generically.
 
-*tanh, erf*, :math:`s = 0`. These are analytic and not homogeneous; the only symmetries of
-the parametrisation are discrete (permutations of neurons, and for odd :math:`\phi` the sign
-flip :math:`(W^l_{i\cdot}, b^l_i, W^{l+1}_{\cdot i}) \to -(\dots)`), which do not lower the
-rank: for tanh networks with biases, Sussmann (1992) and Fefferman (1994, deep nets) show
-that the function determines the parameters up to this finite group, so the
-parameter-to-function map has generically finite fibres and full rank; for erf and
-without biases we rely on the measurements (tests: full rank in every case tried).
-:math:`N_\mathrm{eff} = \min(P, N_\mathrm{data})`. Numerically, the Jacobian of a smooth
-network is ill-conditioned when :math:`P` exceeds the number of spherical harmonics it can
-resolve in float64: with :math:`d = 2`, :math:`h = 40` and biases (:math:`P = 160`) the
-numerical rank is 67 (tanh) and 53 (erf).
+*identity*, :math:`s = P - (d+\beta)`: the network computes an affine function.
 
-*identity*, :math:`s = P - (d+\beta)`. The network computes an affine function
-:math:`f(x) = v\cdot x + \beta c` with :math:`v^\top = aW^L\cdots W^1` and
-:math:`c = \sum_l a W^L\cdots W^{l+1} b^l`; its function space has dimension
-:math:`d + \beta` and the differential is onto it (:math:`\partial f/\partial W^1` spans
-all :math:`v`, :math:`\partial f/\partial b^L = a` gives the constant). There is no output
-bias, so the constant direction is not duplicated (an output bias :math:`c_0` would make the
-last layer's bias redundant for every always-active neuron of the last hidden layer, here
-for all of them).
+The proofs, and the measured ranks of random initialisations, are in
+``docs/derivations/parameters.md``.
 
 References
 ----------
@@ -129,10 +76,11 @@ from numbers import Real
 
 from scipy.stats import f as f_distribution
 
+from jamming.theory.activations import subset
 from jamming.validation import check_count as _check_count
 
 #: Activations covered by :func:`effective_parameters`.
-ACTIVATIONS = ("relu", "tanh", "erf", "identity")
+ACTIVATIONS = subset("relu", "tanh", "erf", "identity")
 
 
 @dataclass(frozen=True)
@@ -198,7 +146,7 @@ def effective_parameters(input_dim: int, width: int, *, depth: int = 1,
                          n_data: int | None = None) -> EffectiveParameters:
     r"""Generic rank of the Jacobian of a network linearised at its initialisation.
 
-    See the module docstring for the derivations. In short, with :math:`P` from
+    See ``docs/derivations/parameters.md`` for the derivations. In short, with :math:`P` from
     :func:`parameter_count` and :math:`\beta` = ``bias``:
 
     ============  ==========================  ===============================================
@@ -314,8 +262,8 @@ def relu_rank_bound(input_dim: int, width: int, *, depth: int = 1, bias: bool = 
     (counts :math:`D_l, A_l, C_l = h - D_l - A_l` in layer :math:`l`).
 
     - A dead neuron has zero derivatives for all its parameters: remove it.
-    - :math:`L = 1`: crossing neurons give :math:`d+\beta` dimensions each (proof in the
-      module docstring); always-active neurons are linear and together give the
+    - :math:`L = 1`: crossing neurons give :math:`d+\beta` dimensions each (proof in
+      ``docs/derivations/parameters.md``); always-active neurons are linear and together give the
       :math:`d+\beta` affine functions once:
 
       .. math:: N = (d+\beta)\,\big(C_1 + \mathbb{1}[A_1\ge1]\big).

@@ -1,5 +1,8 @@
 r"""Linear separability with teacher labels: where the SAT/UNSAT (jamming) point moves.
 
+The derivations, limits, numbers and Monte Carlo checks behind the statements below are in
+``docs/derivations/teacher.md`` (same equation numbers).
+
 Conventions
 -----------
 ``n_data`` (:math:`N_\mathrm{data} = n`) points :math:`u_\mu\in\mathbb{R}^{N_\mathrm{eff}}`
@@ -22,12 +25,10 @@ density, :math:`X, V, \varepsilon` independent :math:`N(0,1)` variables, and
 -----------------------------------------------------------------
 Let :math:`u_\mu \sim N(0, I_p)` i.i.d. and :math:`\Pr(y_\mu = 1\mid u_\mu) =
 \rho(\gamma\, \hat\beta\cdot u_\mu)` for a unit vector :math:`\hat\beta` and a *link*
-:math:`\rho:\mathbb{R}\to[0,1]`: logistic :math:`\rho(s) = 1/(1+e^{-s})` (the paper's model,
-:math:`\gamma^2 = \operatorname{Var}(u\cdot\beta)`) or probit :math:`\rho = \Phi`. The noiseless
-sign teacher :math:`y = \operatorname{sign}(\hat\beta\cdot u)` is the limit
-:math:`\gamma\to\infty` of both. With :math:`(Y, V)` distributed as
-:math:`(y, \hat\beta\cdot u)`, i.e. :math:`V\sim N(0,1)`, :math:`\Pr(Y = 1\mid V) =
-\rho(\gamma V)`, and :math:`X\sim N(0,1)` independent of both, define
+:math:`\rho`: logistic :math:`\rho(s) = 1/(1+e^{-s})` (Candès & Sur's model) or probit
+:math:`\rho = \Phi`; the noiseless sign teacher is the limit :math:`\gamma\to\infty`. With
+:math:`V\sim N(0,1)`, :math:`\Pr(Y = 1\mid V) = \rho(\gamma V)` and :math:`X\sim N(0,1)`
+independent of both,
 
 .. math::
 
@@ -36,204 +37,54 @@ sign teacher :math:`y = \operatorname{sign}(\hat\beta\cdot u)` is the limit
       = \int_0^\infty \varphi(v)\,\big[a(v)\, I_2(-tv) + b(v)\, I_2(tv)\big]\,dv,
     \tag{1}
 
-with :math:`a(v) = \rho(\gamma v) + 1 - \rho(-\gamma v)` and :math:`b = 2 - a` the weights of
-:math:`YV = +v` and :math:`YV = -v` (for the symmetric links, :math:`a = 2\rho(\gamma v)`).
-Candès & Sur prove: if :math:`p/n\to\kappa > h(\gamma)` the data are separable (the logistic
-MLE does not exist) with probability tending to 1, and if :math:`\kappa < h(\gamma)` they are
-not. Hence
+with :math:`a(v) = \rho(\gamma v) + 1 - \rho(-\gamma v)` and :math:`b = 2 - a`. The data
+are separable with probability tending to 1 if :math:`p/n > h(\gamma)` and not if
+:math:`p/n < h(\gamma)` (Candès & Sur, a theorem for the logistic link; used here for the
+probit link as well), so :math:`\phi_c(\gamma) = 1/h(\gamma)`: 2 at :math:`\gamma = 0`,
+growing linearly in :math:`\gamma` (:math:`\phi_c\simeq(\pi/\sqrt3)\gamma` for the probit).
 
-.. math::
-
-    \phi_c(\gamma) = 1/h(\gamma),\qquad h(0) = \tfrac12\ (\phi_c = 2,\ \text{Cover}),\qquad
-    h(\gamma)\downarrow 0\ \ (\gamma\to\infty).
-
-*Why (1)* (a sketch). Write :math:`w = t\hat\beta + w_\perp`. The labels depend on
-:math:`u` only through :math:`V = \hat\beta\cdot u`, so the vectors
-:math:`g_\mu = y_\mu P_\perp u_\mu` are i.i.d. :math:`N(0, I_{p-1})` and independent of
-:math:`(Y_\mu, V_\mu)`; separability asks for
-:math:`t Y_\mu V_\mu + g_\mu\cdot w_\perp > 0` for all :math:`\mu`. By homogeneity
-:math:`\|w_\perp\| = 1` (:math:`w_\perp = 0` fails as soon as one label is noisy). Gordon's
-comparison (the convex Gaussian min-max theorem, Thrampoulidis, Oymak & Hassibi 2015) turns
-:math:`\min_{\|w_\perp\|=1}\max_{\lambda\ge0,\|\lambda\|\le1}\lambda^\top(-tYV - Gw_\perp)`
-into :math:`\max_\lambda \lambda^\top(-tYV + X) - \|\lambda\|\,\|h\|`, i.e.
-:math:`\big(\|(X - tYV)_+\| - \|h\|\big)_+` with :math:`X\in\mathbb{R}^n`,
-:math:`h\in\mathbb{R}^{p-1}` standard Gaussian vectors, which vanishes iff
-:math:`n\,\mathcal{E}(t) \le p\,(1 + o(1))`. Candès & Sur obtain the same curve by conic
-integral geometry (the kinematic formula) and make both directions rigorous.
-
-*Limits* (checked in the tests). For small :math:`\gamma`, expanding
-:math:`I_2(-a) = \frac12 - 2\varphi(0)a + \frac12 a^2 + O(a^3)`,
-:math:`h = \frac12 - m^2/\pi + O(\gamma^4)` with :math:`m = \mathbb{E}[YV] =
-2\gamma\,\mathbb{E}\rho'(\gamma V)`: :math:`m^2/\pi = 2\gamma^2/(\pi^2(1+\gamma^2))` for the
-probit, :math:`\gamma^2/(4\pi) + O(\gamma^4)` for the logistic link. For large :math:`\gamma`,
-scaling :math:`t = \tau\gamma`, :math:`v = s/\gamma` and integrating by parts in :math:`s`
-(symmetric links),
-
-.. math::
-
-    h(\gamma) \simeq \frac{2\varphi(0)}{\gamma}\min_{\tau}\int_{\mathbb{R}}\rho(s)\,
-    I_2(-\tau s)\,ds = \frac{2\varphi(0)}{3\gamma}\min_\tau
-    \frac{\mathbb{E}(X - \tau S)_+^3}{\tau},
-
-with :math:`S` of density :math:`\rho'`. For the probit, :math:`X - \tau S\sim
-N(0, 1+\tau^2)`, the minimum is at :math:`\tau^2 = 1/2` and :math:`h\simeq\sqrt3/(\pi\gamma)`,
-:math:`\phi_c\simeq(\pi/\sqrt3)\gamma = 1.8138\gamma`; for the logistic link
-:math:`h\simeq 1.01527/\gamma`, :math:`\phi_c\simeq 0.98496\gamma`. The threshold load grows
-linearly in the signal strength.
-
-2. Gaussian features correlated with a sign teacher: reduction to the probit problem
--------------------------------------------------------------------------------------
-Let :math:`(z, \nu)\in\mathbb{R}^p\times\mathbb{R}` be jointly Gaussian and centred, with
-:math:`\operatorname{Cov} z = \Sigma\succ0`, :math:`\operatorname{Var}\nu = 1`,
-:math:`c = \mathbb{E}[z\nu]`, and let the labels be :math:`y = \operatorname{sign}\nu`.
-Define the fraction of the teacher field explained linearly by the features,
-
-.. math::
-
-    R^2 = c^\top\Sigma^{-1}c = 1 - \min_{a\in\mathbb{R}^p}\mathbb{E}(\nu - a\cdot z)^2
-    \in [0, 1].
-
-**Lemma (whitening).** :math:`\{(z_\mu, y_\mu)\}` is separable iff
-:math:`\{(\Sigma^{-1/2}z_\mu, y_\mu)\}` is (:math:`w\mapsto\Sigma^{1/2}w` is a bijection of
-the separating vectors). With :math:`g = \Sigma^{-1/2}z\sim N(0, I_p)` and
-:math:`\theta = \Sigma^{-1/2}c` (:math:`\|\theta\| = R`),
-:math:`\nu = \theta\cdot g + \sqrt{1-R^2}\,\varepsilon` with :math:`\varepsilon` independent of
-:math:`g`, hence :math:`\Pr(y = 1\mid g) = \Phi(\gamma\,\hat\theta\cdot g)` with
+2. Gaussian features correlated with a sign teacher
+---------------------------------------------------
+Features :math:`z\sim N(0,\Sigma)` jointly Gaussian with a teacher field :math:`\nu\sim
+N(0,1)`, labels :math:`y = \operatorname{sign}\nu`, :math:`c = \mathbb{E}[z\nu]` and
+:math:`R^2 = c^\top\Sigma^{-1}c`, the fraction of :math:`\nu` explained linearly by the
+features. Whitening the features (exact at every :math:`n, p`) gives the probit problem of
+part 1 with
 
 .. math::
 
     \gamma_\mathrm{eff} = \frac{R}{\sqrt{1-R^2}},\qquad
-    \phi_c = \frac{1}{h_\mathrm{probit}(\gamma_\mathrm{eff})}.
+    \phi_c = \frac{1}{h_\mathrm{probit}(\gamma_\mathrm{eff})};
     \tag{2}
 
-This is exact for every :math:`n, p`: the whole dependence on :math:`\Sigma` and :math:`c`
-(the spectrum, the alignment of the teacher with it) goes through the single number
-:math:`R^2`; the part of the teacher that the features cannot express linearly acts exactly
-as probit label noise. A noisy teacher :math:`y = \operatorname{sign}(\nu + \sigma\eta)`
-replaces :math:`R^2` by :math:`R^2/(1+\sigma^2)`.
+a noisy teacher :math:`y = \operatorname{sign}(\nu + \sigma\eta)` replaces :math:`R^2` by
+:math:`R^2/(1+\sigma^2)`.
 
 3. Random features with a sign teacher
 --------------------------------------
-Inputs :math:`x_\mu\sim N(0, I_d)` (Gaussian; inputs uniform on the sphere of radius
-:math:`\sqrt d` give the same limit), a Gaussian matrix :math:`W\in\mathbb{R}^{p\times d}`
-with i.i.d. :math:`N(0,1)` entries, features :math:`u = \sigma(Wx/\sqrt d)`, labels
-:math:`y = \operatorname{sign}(\beta\cdot x)` for a fixed direction :math:`\beta`, and
-:math:`p/d\to\psi`, :math:`n/p\to\phi`.
-
-*Gaussian equivalence* (assumption; Mei & Montanari 2019, Goldt et al. 2020/2021, Hu & Lu
-2020, Gerace et al. 2020, Montanari, Ruan, Sohn & Yan 2019 for max-margin classification,
-Montanari & Saeed 2022 for universality of empirical risk minimisation): for the
-separability of the labelled features, :math:`u` may be replaced by
-
-.. math::
-
-    u \simeq \mu_0\mathbf 1 + \mu_1 \frac{Wx}{\sqrt d} + \mu_\star\xi,\qquad
-    \xi\sim N(0, I_p)\ \text{independent of } x,
+Inputs :math:`x_\mu\sim N(0, I_d)`, :math:`W\in\mathbb{R}^{p\times d}` with i.i.d.
+:math:`N(0,1)` entries, features :math:`u = \sigma(Wx/\sqrt d)`, labels
+:math:`y = \operatorname{sign}(\beta\cdot x)`, :math:`p/d\to\psi`, :math:`n/p\to\phi`.
+*Assuming Gaussian equivalence* (Mei & Montanari, Goldt et al., Hu & Lu, Montanari & Saeed;
+proven for related empirical risks, not for this threshold, and supported by Monte Carlo),
+:math:`u\simeq\mu_0\mathbf 1 + \mu_1 Wx/\sqrt d + \mu_\star\xi` with the Gaussian moments
+:math:`\mu_0 = \mathbb{E}\sigma(G)`, :math:`\mu_1 = \mathbb{E}[G\sigma(G)]`,
+:math:`\mu_\star^2 = \mathbb{E}\sigma(G)^2 - \mu_0^2 - \mu_1^2` of
+:func:`jamming.theory.activations.gaussian_moments`. The bias :math:`\mu_0` drops out, and
+(2) applies with, for :math:`\kappa = \mu_\star^2/\mu_1^2` and the Marchenko–Pastur law of
+:math:`WW^\top/d`,
 
 .. math::
 
-    \mu_0 = \mathbb{E}\sigma(G),\quad \mu_1 = \mathbb{E}[G\sigma(G)],\quad
-    \mu_\star^2 = \mathbb{E}\sigma(G)^2 - \mu_0^2 - \mu_1^2,\qquad G\sim N(0,1).
-
-The constant :math:`\mu_0\mathbf 1` gives a free bias: :math:`w = b\,\mathbf 1/(\mu_0 p)`
-shifts every margin by :math:`b` while its projections on the fluctuating parts are
-:math:`O(b/\sqrt p)`. A bias cannot help: in Candès & Sur's problem with intercept,
-:math:`\min_{t_0,t}\mathbb{E}(X - t_0Y - tYV)_+^2` is convex in :math:`(t_0, t)` and, for a
-symmetric link, even in :math:`t_0` (the law of :math:`(Y,V)` is invariant under
-:math:`(Y,V)\to(-Y,-V)`), so :math:`t_0 = 0`; :math:`\mu_0` drops out. The centred features
-are Gaussian with
-
-.. math::
-
-    \Sigma = \mu_1^2\frac{WW^\top}{d} + \mu_\star^2 I_p,\qquad
-    c = \mathbb{E}[u\,\hat\beta\cdot x] = \mu_1\frac{W\hat\beta}{\sqrt d}.
-
-By (2) the threshold only needs :math:`R^2 = \mu_1^2\,\hat\beta^\top W^\top
-(\mu_1^2 WW^\top/d + \mu_\star^2 I_p)^{-1}W\hat\beta/d`. As :math:`W` is rotation invariant
-and independent of :math:`\hat\beta`, the quadratic form concentrates on a normalised trace;
-with :math:`S = W^\top W/d` (push-through identity) and :math:`\kappa = \mu_\star^2/\mu_1^2`,
-
-.. math::
-
-    R^2 \to \frac1d\operatorname{tr} S(S + \kappa I_d)^{-1}
-      = \psi\int\frac{\lambda}{\lambda+\kappa}\,d\mu_\mathrm{MP}^{(\psi)}(\lambda)
-      = \psi\,\big[1 - \kappa\, m_\psi(-\kappa)\big]
-      = \frac{1 + \psi + \kappa - \sqrt{(1+\psi+\kappa)^2 - 4\psi}}{2},
+    R^2 \to \psi\int\frac{\lambda}{\lambda+\kappa}\,d\mu_\mathrm{MP}^{(\psi)}(\lambda)
+      = \frac{1 + \psi + \kappa - \sqrt{(1+\psi+\kappa)^2 - 4\psi}}{2}.
     \tag{3}
 
-where :math:`\mu^{(\psi)}_\mathrm{MP}` is the Marchenko–Pastur law of :math:`WW^\top/d`
-(ratio :math:`\psi`, support :math:`[(1-\sqrt\psi)^2, (1+\sqrt\psi)^2]` plus an atom
-:math:`1-1/\psi` at 0 when :math:`\psi > 1`), whose Stieltjes transform
-:math:`m(z) = \int d\mu(\lambda)/(\lambda - z)` solves :math:`\psi z m^2 - (1-\psi-z)m + 1 = 0`;
-so that :math:`\int\lambda/(\lambda+\kappa)\,d\mu = 1 - \kappa\,m(-\kappa)` with
-:math:`m(-\kappa) = \big[\sqrt{(1-\psi+\kappa)^2 + 4\psi\kappa} - (1-\psi+\kappa)\big]/
-(2\psi\kappa)`.
-Equivalently, :math:`R^2` is the smaller root of
-
-.. math::
-
-    (1 - R^2)(\psi - R^2) = \kappa R^2 .
-
-Then :math:`\gamma_\mathrm{eff}^2 = R^2/(1-R^2)` and :math:`\phi_c(\psi) =
-1/h_\mathrm{probit}(\gamma_\mathrm{eff})` by (2). The activation enters only through
-:math:`\kappa = \mu_\star^2/\mu_1^2`.
-
-*Limits.* :math:`\mu_1 = 0` (no linear part, :math:`\kappa = \infty`): :math:`R^2 = 0`,
-:math:`\phi_c = 2`, Cover's value, whatever :math:`\psi`. Linear activation
-(:math:`\mu_\star = 0`): :math:`R^2 = \min(\psi, 1)`; for :math:`\psi\ge1`,
-:math:`\gamma_\mathrm{eff} = \infty` and the data are separable at every load (the teacher is
-a linear function of the features), for :math:`\psi < 1`,
-:math:`\gamma_\mathrm{eff}^2 = \psi/(1-\psi)`. :math:`\psi\to0`:
-:math:`R^2\simeq\psi/(1+\kappa)` and :math:`\phi_c \simeq 2 + 8\psi/(\pi^2(1+\kappa))\to 2`
-(too few features to see the teacher). :math:`\psi\to\infty`:
-:math:`1 - R^2\simeq\kappa/\psi`, :math:`\gamma_\mathrm{eff}\simeq\sqrt{\psi/\kappa}` and
-:math:`\phi_c\simeq(\pi/\sqrt3)\sqrt{\psi/\kappa}\to\infty`.
-
-*Numbers.* ReLU (:math:`\kappa = (1/4 - 1/(2\pi))/(1/4) = 0.36338`):
-:math:`R^2 = 0.3250, 0.5521, 0.7717, 0.8952` and :math:`\phi_c = 2.3597, 2.8333, 3.8834,
-5.6624` at :math:`\psi = 0.5, 1, 2, 4`. tanh (:math:`\kappa = 0.0747`): 2.564, 3.803, 7.132,
-11.71; erf (:math:`\kappa = 0.0946`): 2.540, 3.625, 6.445, 10.46; sign features
-(:math:`\kappa = \pi/2 - 1`): 2.293, 2.643, 3.389, 4.704.
-
-*Monte Carlo* (certified LP separability, ReLU, Gaussian inputs; for each instance the
-largest separable :math:`N_\mathrm{data}` of a nested data set is found by bisection; mean
-:math:`\pm` standard error of :math:`n^*/N_\mathrm{eff}` over instances):
-
-======  ==================================================================  =======
-psi     Monte Carlo (d)                                                     theory
-======  ==================================================================  =======
-0.5     2.367(30) (100), 2.331(26) (200)                                    2.3597
-1       2.840(42) (50), 2.837(30) (100), 2.856(29) (200), 2.851(32) (400)   2.8333
-2       4.179(57) (50), 3.976(38) (100), 3.896(50) (200)                    3.8834
-4       6.30(9) (30), 6.03(7) (50), 5.99(6) (70), 6.06(7) (100), 5.79(6)*   5.6624
-======  ==================================================================  =======
-
-(*: d = 200, from the separable fraction 17/40 at :math:`\phi = 5.85`.) The logistic
-Candès–Sur threshold at :math:`\gamma = 2` (:math:`\phi_c = 2.899`), the probit one at
-:math:`\gamma = 2.923` (5.67(7) at :math:`p = 100`, theory 5.662), linear features at
-:math:`\psi = 0.5` (exactly Gaussian, :math:`\phi_c = 2.695`) and :math:`|\cdot|` features
-(:math:`\mu_1 = 0`, :math:`\phi_c = 2`) are checked the same way in the tests.
-
-*Finite-size corrections.* They grow with :math:`\psi` at fixed :math:`d` and come from
-the low-degree part of the nonlinearity, not from the reduction (2)–(3): at
-:math:`\psi = 4`, :math:`d = 50`, features with the Gaussian-equivalent law give 5.72(6) and
-:math:`\sigma(z) = z/2 + \mu_\star\sqrt2\sin 5z` (the ReLU values of :math:`\mu_1`,
-:math:`\mu_\star`, but no low-degree Hermite component) 5.68(7), while ReLU gives 6.03(7)
-and :math:`\sigma(z) = z/2 + \mu_\star(z^2-1)/\sqrt2` (a purely quadratic nonlinear part)
-6.64(11). The quadratic component, 88% of :math:`\mu_\star^2` for ReLU, spans
-functions of dimension :math:`\sim d^2/2`, which is not large compared with
-:math:`N_\mathrm{data} \approx 24d` at :math:`\psi = 4` for :math:`d\le100`; Gaussian
-equivalence needs :math:`N_\mathrm{data}, N_\mathrm{eff}\ll d^2`. The excess of ReLU over
-the theory, 0.40 at :math:`d = 100` and 0.13 at :math:`d = 200`, decreases as that ratio
-does.
-
-*Status.* Part 1 is a theorem of Candès & Sur for the logistic link; their argument uses
-the link only through the law of :math:`(Y, V)`, and we use (1) for the probit link as well
-(checked by Monte Carlo). The lemma of part 2 is exact. Part 3 rests on Gaussian equivalence
-of the random features for this (non-strongly-convex, margin-type) problem, which is proven
-for related empirical risks but, to our knowledge, not for the separability threshold
-itself; it is supported by the Monte Carlo data above, with the slow convergence at large
-:math:`\psi` just described.
+The activation enters only through :math:`\kappa`. ReLU (:math:`\kappa = 0.36338`):
+:math:`\phi_c = 2.3597, 2.8333, 3.8834, 5.6624` at :math:`\psi = 0.5, 1, 2, 4`; without a
+linear part (:math:`\mu_1 = 0`) Cover's 2; identity features are separable at every load for
+:math:`\psi\ge1`. Finite-size corrections grow with :math:`\psi` at fixed :math:`d`
+(Gaussian equivalence needs :math:`N_\mathrm{data}\ll d^2`).
 
 References
 ----------
@@ -266,16 +117,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.polynomial.hermite_e import hermegauss
 from scipy.integrate import quad
 from scipy.optimize import brentq
 from scipy.special import expit, ndtr
 
+from jamming.theory.activations import gaussian_moments, subset
+
 #: Named links :math:`\rho` of the teacher, :math:`\Pr(y=1\mid V) = \rho(\gamma V)`.
 LINKS = ("logistic", "probit")
 
-#: Named activations with tabulated Gaussian-equivalence coefficients.
-ACTIVATIONS = ("relu", "tanh", "erf", "sign", "abs", "linear")
+#: Named activations of :func:`gaussian_equivalence_coefficients`.
+ACTIVATIONS = subset("relu", "tanh", "erf", "sign", "abs", "identity")
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _PHI0 = 1.0 / _SQRT_2PI
@@ -580,71 +432,19 @@ class GaussianEquivalence:
         return (self.mu_star / self.mu_1) ** 2
 
 
-def _closed_form_coefficients(name: str) -> GaussianEquivalence:
-    pi = math.pi
-    if name == "relu":
-        return GaussianEquivalence(1.0 / _SQRT_2PI, 0.5, math.sqrt(0.25 - 0.5 / pi))
-    if name == "erf":  # E erf(G)^2 = (2/pi) arcsin(2/3), E G erf(G) = E erf'(G) = 2/sqrt(3 pi)
-        mu_1 = 2.0 / math.sqrt(3.0 * pi)
-        return GaussianEquivalence(0.0, mu_1, math.sqrt(2.0 / pi * math.asin(2.0 / 3.0)
-                                                        - mu_1 * mu_1))
-    if name == "sign":
-        return GaussianEquivalence(0.0, math.sqrt(2.0 / pi), math.sqrt(1.0 - 2.0 / pi))
-    if name == "abs":
-        return GaussianEquivalence(math.sqrt(2.0 / pi), 0.0, math.sqrt(1.0 - 2.0 / pi))
-    if name == "linear":
-        return GaussianEquivalence(0.0, 1.0, 0.0)
-    raise KeyError(name)
-
-
-def _hermite_coefficients(function, n_nodes: int) -> GaussianEquivalence:
-    nodes, weights = hermegauss(n_nodes)
-    weights = weights / _SQRT_2PI
-    try:
-        values = np.asarray(function(nodes), dtype=np.float64)
-    except TypeError:  # a scalar-only function
-        values = None
-    if values is None or values.shape != nodes.shape:
-        values = np.array([float(function(float(x))) for x in nodes])
-    if not np.all(np.isfinite(values)):
-        raise ValueError("the activation returned non-finite values at Gauss-Hermite nodes")
-    mu_0 = float(weights @ values)
-    mu_1 = float(weights @ (nodes * values))
-    second = float(weights @ (values * values))
-    return _from_moments(mu_0, mu_1, second)
-
-
-def _adaptive_coefficients(function) -> GaussianEquivalence:
-    def expectation(g):
-        def integrand(z):
-            return math.exp(-0.5 * z * z) * _PHI0 * g(z, float(function(z)))
-
-        return sum(quad(integrand, a, b, limit=400, epsabs=1e-15, epsrel=1e-13)[0]
-                   for a, b in ((-_V_MAX, 0.0), (0.0, _V_MAX)))
-
-    return _from_moments(expectation(lambda z, s: s), expectation(lambda z, s: z * s),
-                         expectation(lambda z, s: s * s))
-
-
-def _from_moments(mu_0: float, mu_1: float, second: float) -> GaussianEquivalence:
-    rest = second - mu_0 * mu_0 - mu_1 * mu_1
-    if rest < -1e-10 * max(second, 1.0):
-        raise ValueError(f"inconsistent moments: E sigma^2 - mu_0^2 - mu_1^2 = {rest} < 0")
-    return GaussianEquivalence(mu_0, mu_1, math.sqrt(max(rest, 0.0)))
-
-
 def gaussian_equivalence_coefficients(activation="relu", *, method: str = "hermite",
                                       n_nodes: int = 201) -> GaussianEquivalence:
     r"""Gaussian-equivalence coefficients :math:`(\mu_0, \mu_1, \mu_\star)` of an activation.
 
     :math:`\mu_0 = \mathbb{E}\sigma(G)`, :math:`\mu_1 = \mathbb{E}G\sigma(G)`,
-    :math:`\mu_\star^2 = \mathbb{E}\sigma(G)^2 - \mu_0^2 - \mu_1^2` for :math:`G\sim N(0,1)`.
-    Closed forms: ReLU :math:`(1/\sqrt{2\pi},\ 1/2,\ \sqrt{1/4 - 1/(2\pi)})`
+    :math:`\mu_\star^2 = \mathbb{E}\sigma(G)^2 - \mu_0^2 - \mu_1^2` for :math:`G\sim N(0,1)`:
+    the Gaussian moments of :func:`jamming.theory.activations.gaussian_moments` at
+    :math:`q = 1`. Closed forms: ReLU :math:`(1/\sqrt{2\pi},\ 1/2,\ \sqrt{1/4 - 1/(2\pi)})`
     [:math:`\mu_\star^2 = \frac12 - \frac1{2\pi} - \frac14`]; erf
     :math:`(0,\ 2/\sqrt{3\pi},\ \sqrt{(2/\pi)\arcsin(2/3) - 4/(3\pi)})`; sign
     :math:`(0, \sqrt{2/\pi}, \sqrt{1-2/\pi})`; abs :math:`(\sqrt{2/\pi}, 0, \sqrt{1-2/\pi})`;
-    linear :math:`(0, 1, 0)`. tanh (no closed form; :math:`\mu_0 = 0` by parity) and callables
-    use quadrature.
+    identity :math:`(0, 1, 0)`. tanh (no closed form; :math:`\mu_0 = 0` by parity) and
+    callables use quadrature.
 
     Parameters
     ----------
@@ -652,11 +452,12 @@ def gaussian_equivalence_coefficients(activation="relu", *, method: str = "hermi
         One of :data:`ACTIVATIONS`, a function :math:`\sigma` (vectorised over numpy arrays, or
         scalar), or coefficients (returned unchanged).
     method : {"hermite", "adaptive"}
-        Quadrature for tanh and callables. ``"hermite"``: ``n_nodes``-point Gauss–Hermite
-        (exponentially accurate for smooth :math:`\sigma`; only :math:`O(1/n)` for a kink,
-        e.g. about 2e-3 on :math:`\mu_0` of ReLU at 201 nodes). ``"adaptive"``: scipy's
-        ``quad`` on :math:`[-40, 0]` and :math:`[0, 40]` (~1e-12, robust to a kink at 0;
-        scalar calls).
+        Quadrature for tanh and callables (see
+        :func:`jamming.theory.activations.gaussian_moments`). ``"hermite"``:
+        ``n_nodes``-point Gauss–Hermite (exponentially accurate for smooth :math:`\sigma`;
+        only :math:`O(1/n)` for a kink, e.g. about 2e-3 on :math:`\mu_0` of ReLU at 201
+        nodes). ``"adaptive"``: scipy's ``quad`` on :math:`[-40, 0]` and :math:`[0, 40]`
+        (~1e-12, robust to a kink at 0; scalar calls).
     n_nodes : int
         Number of Gauss–Hermite nodes, in [2, 300].
 
@@ -666,25 +467,14 @@ def gaussian_equivalence_coefficients(activation="relu", *, method: str = "hermi
     """
     if isinstance(activation, GaussianEquivalence):
         return activation
-    if method not in ("hermite", "adaptive"):
-        raise ValueError(f"method must be 'hermite' or 'adaptive'; got {method!r}")
     if isinstance(n_nodes, bool) or not isinstance(n_nodes, int) or not 2 <= n_nodes <= 300:
         raise ValueError(f"n_nodes must be an integer in [2, 300]; got {n_nodes!r}")
-    if isinstance(activation, str):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS} or a callable; got "
-                             f"{activation!r}")
-        if activation != "tanh":
-            return _closed_form_coefficients(activation)
-        function = np.tanh
-    elif callable(activation):
-        function = activation
-    else:
+    if not (activation in ACTIVATIONS if isinstance(activation, str) else callable(activation)):
         raise ValueError(f"activation must be one of {ACTIVATIONS} or a callable; got "
                          f"{activation!r}")
-    if method == "hermite":
-        return _hermite_coefficients(function, n_nodes)
-    return _adaptive_coefficients(function)
+    moments = gaussian_moments(activation, method=method, n_nodes=n_nodes)
+    return GaussianEquivalence(moments.mean, moments.cross_moment,
+                               math.sqrt(moments.nonlinear_variance))
 
 
 def _check_psi(psi) -> float:

@@ -16,7 +16,7 @@ from jamming.theory.function_space import (
     loss_value,
     range_basis,
 )
-from jamming.theory.spectrum import (
+from jamming.theory.random_matrix import (
     edelman_hard_edge_mean,
     marchenko_pastur_edges,
     smallest_nonzero_eigenvalue,

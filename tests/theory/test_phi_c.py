@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from jamming.theory.capacity import phi_c
 from jamming.theory.parameters import effective_parameters
+from jamming.theory.phi_c import phi_c
 from jamming.theory.teacher import random_features_sign_teacher_phi_c
 
 

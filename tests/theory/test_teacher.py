@@ -33,7 +33,7 @@ phi = 5.85), while the Gaussian-equivalent model at d = 50 gives
 5.72 +- 0.06 and features z/2 + mu_star sqrt(2) sin(5z) (same mu_1, mu_star, no low-degree
 nonlinear part) 5.68 +- 0.07: the excess comes from the quadratic Hermite component of
 ReLU, whose span has dimension ~d^2/2, not much larger than N_data = 24 d here. See the
-module docstring of ``jamming.theory.teacher``.
+derivation in ``docs/derivations/teacher.md``.
 """
 
 from __future__ import annotations
@@ -226,14 +226,14 @@ def test_relu_closed_form():
 
 
 @pytest.mark.parametrize("name, function", [
-    ("erf", erf), ("sign", np.sign), ("abs", np.abs), ("linear", lambda z: z),
+    ("erf", erf), ("sign", np.sign), ("abs", np.abs), ("identity", lambda z: z),
 ])
 def test_closed_forms_against_quadrature(name, function):
     closed = gaussian_equivalence_coefficients(name)
     numeric = gaussian_equivalence_coefficients(function, method="adaptive")
     assert_allclose([closed.mu_0, closed.mu_1, closed.mu_star],
                     [numeric.mu_0, numeric.mu_1, numeric.mu_star], rtol=1e-10, atol=1e-12)
-    if name in ("erf", "linear"):  # smooth: Gauss-Hermite is exact to rounding
+    if name in ("erf", "identity"):  # smooth: Gauss-Hermite is exact to rounding
         hermite = gaussian_equivalence_coefficients(function)
         assert_allclose([hermite.mu_0, hermite.mu_1, hermite.mu_star],
                         [closed.mu_0, closed.mu_1, closed.mu_star], rtol=1e-12, atol=1e-13)
@@ -251,7 +251,7 @@ def test_tanh_by_two_quadratures():
 def test_scalar_callable_and_validation():
     scalar = gaussian_equivalence_coefficients(lambda z: math.tanh(z))
     assert_allclose(scalar.mu_1, gaussian_equivalence_coefficients("tanh").mu_1, rtol=1e-14)
-    assert sorted(ACTIVATIONS) == sorted(["relu", "tanh", "erf", "sign", "abs", "linear"])
+    assert sorted(ACTIVATIONS) == sorted(["relu", "tanh", "erf", "sign", "abs", "identity"])
     with pytest.raises(ValueError, match="activation"):
         gaussian_equivalence_coefficients("gelu")
     with pytest.raises(ValueError, match="n_nodes"):
@@ -329,9 +329,9 @@ def test_no_linear_part_gives_cover():
 
 
 def test_linear_activation():
-    assert random_features_sign_teacher_phi_c(1.0, "linear") == math.inf
-    assert random_features_sign_teacher_phi_c(2.5, "linear") == math.inf
-    assert_allclose(random_features_sign_teacher_phi_c(0.5, "linear"),
+    assert random_features_sign_teacher_phi_c(1.0, "identity") == math.inf
+    assert random_features_sign_teacher_phi_c(2.5, "identity") == math.inf
+    assert_allclose(random_features_sign_teacher_phi_c(0.5, "identity"),
                     candes_sur_phi_c(1.0, "probit"), rtol=1e-12)  # gamma^2 = psi/(1-psi)
 
 
@@ -403,7 +403,7 @@ def test_linear_features_by_monte_carlo():
     """Linear features W x / sqrt d at psi = 0.5 are exactly Gaussian (no equivalence assumed):
     the probit reduction with R^2 = psi gives phi_c = 1/h_probit(1) = 2.695."""
     rng = np.random.default_rng(20240905)
-    phi_c = random_features_sign_teacher_phi_c(0.5, "linear")
+    phi_c = random_features_sign_teacher_phi_c(0.5, "identity")
     assert_allclose(phi_c, 2.69535, atol=1e-5)
     assert _random_features_sat(160, 0.5, 0.85 * phi_c, 32, rng, lambda z: z) >= 2 / 3
     assert _random_features_sat(160, 0.5, 1.15 * phi_c, 32, rng, lambda z: z) <= 1 / 3
