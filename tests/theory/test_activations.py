@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from jamming.simulate import features, ntk
+from jamming.simulate import activations as simulated
+from jamming.simulate import features
 from jamming.theory import activations as A
 from jamming.theory.kernels import dual_activation
 
@@ -53,8 +54,8 @@ def as_list(m):
 
 
 def test_simulation_names_are_registry_names():
-    assert set(features.ACTIVATIONS) <= set(A.REGISTRY)
-    assert set(ntk.ACTIVATIONS) <= set(A.REGISTRY)
+    assert set(simulated.ACTIVATIONS) <= set(A.REGISTRY)
+    assert set(features.FEATURE_ACTIVATIONS) <= set(simulated.ACTIVATIONS)
     assert A.subset("relu", "identity") == ("relu", "identity")
     with pytest.raises(KeyError, match="linear"):
         A.subset("relu", "linear")
