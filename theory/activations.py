@@ -70,16 +70,23 @@ identity  0                      :math:`q`        :math:`q`
 and for erf :math:`E\phi = 0`, :math:`E\phi^2 = \frac2\pi\arcsin\frac{2q}{1+2q}`,
 :math:`E z\phi = 2q/\sqrt{\pi(1+2q)}`; :math:`\mu_\star^2 = q(\frac14 - \frac1{2\pi})` (relu),
 :math:`q(1-\frac2\pi)` (abs), :math:`1 - \frac2\pi` (sign), 0 (identity). Otherwise (other
-names, parameters, callables) a Gauss–Hermite rule (:func:`gaussian_expectation`),
+names, parameters, callables) a Gauss–Hermite rule,
 
 .. math::
 
-    E f(z) \approx \pi^{-1/2}\sum_{i=1}^{n} w_i\, f\big(\sqrt{2q}\,x_i\big),
+    E f(z) \approx \pi^{-1/2}\sum_{i=1}^{n} w_i\, f\big(\sqrt{2q}\,x_i\big)
+           = (2\pi)^{-1/2}\sum_{i=1}^{n} v_i\, f\big(\sqrt{q}\,y_i\big),
 
 with :math:`(x_i, w_i)` the nodes and weights of the Hermite polynomial :math:`H_n`
-(``numpy.polynomial.hermite.hermgauss``, accurate to rounding at every :math:`n`, where
-``scipy.special.roots_hermite`` switches to an asymptotic method with errors ~1e-14 above
-150 nodes): exact for polynomials of degree :math:`< 2n`,
+(:func:`gaussian_expectation`, elementwise over arrays of variances: the diagonals of the
+kernel recursions; ``scipy.special.roots_hermite``) or :math:`(y_i, v_i)` those of
+:math:`He_n` (:func:`gaussian_moments`, one variance, all nodes at once;
+``numpy.polynomial.hermite_e.hermegauss``). The two rules are the same quadrature; each
+keeps the node generator and the order of operations its callers had before they shared this
+module, so their values are unchanged to the last bit. (scipy's ``roots_hermite`` switches to
+an asymptotic method above 150 nodes, with errors ~1e-14 in the nodes; numpy's rules are
+accurate to rounding at every :math:`n`.) Both are exact for polynomials of degree
+:math:`< 2n`,
 exponentially accurate for analytic :math:`f` (at 201 nodes, 1e-13 relative for tanh,
 sigmoid, softplus, silu, gelu at :math:`q \le 1`; the rule slows down as
 :math:`\phi(\sqrt q\,\cdot)` gets steeper: 4e-11 for tanh at :math:`q = 2`), only
@@ -103,9 +110,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
-from numpy.polynomial.hermite import hermgauss
+from numpy.polynomial.hermite_e import hermegauss
 from scipy.integrate import quad
-from scipy.special import erf, expit
+from scipy.special import erf, expit, roots_hermite
 
 from jamming.validation import check_count as _check_count
 from jamming.validation import check_positive as _check_positive
@@ -342,8 +349,8 @@ def gaussian_expectation(f: Callable, variance, degree: int, xp=NUMPY):
     r""":math:`\mathbb{E}f(z)`, :math:`z\sim N(0, q)`, by the ``degree``-point Gauss–Hermite rule.
 
     :math:`\pi^{-1/2}\sum_i w_i f(\sqrt{2q}\,x_i)` over the roots :math:`x_i` of
-    :math:`H_\mathrm{degree}` (module docstring), one node at a time so that ``f`` may be
-    a scalar function when ``variance`` is a number.
+    :math:`H_\mathrm{degree}` (``scipy.special.roots_hermite``; module docstring), one node
+    at a time so that ``f`` may be a scalar function when ``variance`` is a number.
 
     Parameters
     ----------
@@ -361,7 +368,7 @@ def gaussian_expectation(f: Callable, variance, degree: int, xp=NUMPY):
     float or array, the shape of ``variance``
     """
     degree = _check_count("degree", degree)
-    xs, ws = hermgauss(degree)
+    xs, ws = roots_hermite(degree)
     root = xp.sqrt(2.0 * xp.relu(variance))
     total = 0.0 * variance
     for x, w in zip(xs, ws, strict=True):
@@ -436,6 +443,17 @@ CLOSED_FORM_MOMENTS = subset(*_CLOSED_FORMS)
 DEFAULT_NODES = 201
 
 
+def _values_at(function: Callable, nodes: np.ndarray) -> np.ndarray:
+    """``function`` at every node, shape of ``nodes``: vectorised, or one scalar call a node."""
+    try:
+        values = np.asarray(function(nodes), dtype=np.float64)
+    except TypeError:  # a scalar-only function
+        values = None
+    if values is None or values.shape != nodes.shape:
+        values = np.array([float(function(float(x))) for x in nodes])
+    return values
+
+
 def gaussian_moments(activation, variance: float = 1.0, *,
                      params: Mapping[str, float] | None = None, method: str = "hermite",
                      n_nodes: int = DEFAULT_NODES) -> GaussianMoments:
@@ -488,8 +506,16 @@ def gaussian_moments(activation, variance: float = 1.0, *,
         return _CLOSED_FORMS[act.name](q, math.sqrt(q))
     phi, dphi = act.functions()
     if method == "hermite":
+        nodes, weights = hermegauss(n_nodes)
+        weights = weights / _SQRT_2PI
+        nodes = math.sqrt(q) * nodes
+        values = _values_at(phi, nodes)
+
         def expectation(g):
-            return float(gaussian_expectation(lambda z: g(z, phi(z)), q, n_nodes))
+            return float(weights @ g(nodes, values))
+
+        def derivative_at(z, v):
+            return _values_at(dphi, z)
     else:
         s = math.sqrt(q)
 
@@ -501,10 +527,13 @@ def gaussian_moments(activation, variance: float = 1.0, *,
             return sum(quad(integrand, a, b, limit=400, epsabs=1e-15, epsrel=1e-13)[0]
                        for a, b in ((-_Z_MAX, 0.0), (0.0, _Z_MAX)))
 
+        def derivative_at(z, v):
+            return dphi(z)
+
     mean = expectation(lambda z, v: v)
     cross = expectation(lambda z, v: z * v)
     second = expectation(lambda z, v: v * v)
-    derivative = None if dphi is None else expectation(lambda z, v: dphi(z))
+    derivative = None if dphi is None else expectation(derivative_at)
     if not all(math.isfinite(m) for m in (mean, cross, second, derivative or 0.0)):
         raise ValueError("the activation returned non-finite values at the quadrature nodes")
     rest = second - mean * mean - cross * cross / q
