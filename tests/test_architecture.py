@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -12,11 +12,41 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _imported_modules(tree: ast.AST, *, top_level: bool) -> set[str]:
+    """Modules a source imports: ``import a.b``, ``from a import b`` (as ``a`` and ``a.b``),
+    and ``importlib.import_module("a.b")``; with ``top_level``, outside functions only."""
+    modules: set[str] = set()
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            in_function = True
+        if not (top_level and in_function):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module)
+                modules.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "import_module"
+                  and node.args and isinstance(node.args[0], ast.Constant)):
+                modules.add(str(node.args[0].value))
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_function)
+
+    visit(tree, False)
+    return modules
+
+
 def _imports(folder: str, *, top_level: bool) -> dict[Path, set[str]]:
-    indent = "" if top_level else r"\s*"
-    pattern = re.compile(rf"^{indent}(?:from|import)\s+([\w.]+)", re.MULTILINE)
-    return {path: set(pattern.findall(path.read_text()))
+    return {path: _imported_modules(ast.parse(path.read_text()), top_level=top_level)
             for path in (REPO / folder).rglob("*.py")}
+
+
+def test_import_scan_sees_every_form_of_import():
+    source = ("import torch\nfrom jamming import sweeps\n"
+              "def f():\n    import numba\n    importlib.import_module('jamming.compare.x')\n")
+    assert _imported_modules(ast.parse(source), top_level=False) >= {
+        "torch", "jamming.sweeps", "numba", "jamming.compare.x"}
+    assert "numba" not in _imported_modules(ast.parse(source), top_level=True)
 
 
 @pytest.mark.parametrize("folder, forbidden, top_level", [
