@@ -38,8 +38,8 @@ def torch_device(device, default=None):
 
     Parameters
     ----------
-    device : None, {"auto", "cpu", "cuda"} or torch.device
-        ``None`` stands for ``default``.
+    device : None, {"auto", "cpu", "cuda", "cuda:N"} or torch.device
+        ``None`` stands for ``default``; ``"cuda:N"`` is the N-th GPU.
     default : None, str or torch.device
         What ``None`` means (e.g. the device of the tensors given); ``None``: no default,
         and ``device=None`` is refused.
@@ -67,4 +67,10 @@ def torch_device(device, default=None):
         allowed = "None, " if default is not None else ""
         raise TypeError(f"device must be {allowed}one of {', '.join(DEVICES)} or a "
                         f"torch.device; got {type(device).__name__}")
+    kind, _, index = device.partition(":")
+    if kind == "cuda" and index:
+        if not index.isdigit():
+            raise ValueError(f"device must be one of {', '.join(DEVICES)} or cuda:N; "
+                             f"got {device!r}")
+        return torch_device(torch.device("cuda", int(index)))
     return torch.device(resolve_device(device))

@@ -592,9 +592,14 @@ def test_activation_and_device_validation():
         torch_device(3, default="cpu")
     with pytest.raises(ValueError, match="device must be one of auto, cpu, cuda; got 'tpu'"):
         torch_device("tpu")
+    with pytest.raises(ValueError, match="or cuda:N; got 'cuda:x'"):
+        torch_device("cuda:x")
     if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="torch sees no CUDA device"):
-            torch_device(torch.device("cuda"))
+        for device in (torch.device("cuda"), "cuda:0"):
+            with pytest.raises(ValueError, match="torch sees no CUDA device"):
+                torch_device(device)
+    else:
+        assert torch_device("cuda:0") == torch.device("cuda", 0)
     network = DenseNetwork(2, 3)
     with pytest.raises(ValueError, match="parameterization must be one of ntk, standard, "
                                          "mean_field; got 'mup'"):
