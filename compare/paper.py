@@ -94,6 +94,23 @@ def write_generated(folder: Path, scale: str) -> list[Path]:
     return list(files)
 
 
+def find_latexmk() -> str:
+    """The path of ``latexmk``, checked before any work that a failing build would waste.
+
+    Raises
+    ------
+    LatexError
+        If latexmk is not installed; the message says how to install it.
+    """
+    latexmk = shutil.which("latexmk")
+    if latexmk is None:
+        raise LatexError(
+            "latexmk is not installed; on Debian/Ubuntu run: "
+            f"sudo apt-get install -y {TEX_PACKAGES}"
+        )
+    return latexmk
+
+
 def build_pdf(paper_folder: Path, *, latexmk: str | None = None) -> Path:
     """Run ``latexmk -pdf`` on ``main.tex`` in ``paper_folder`` and return the PDF's path.
 
@@ -103,12 +120,7 @@ def build_pdf(paper_folder: Path, *, latexmk: str | None = None) -> Path:
         If latexmk is not installed (the message says how to install it) or the build
         fails (the message quotes the first LaTeX error).
     """
-    latexmk = latexmk or shutil.which("latexmk")
-    if latexmk is None:
-        raise LatexError(
-            "latexmk is not installed; on Debian/Ubuntu run: "
-            f"sudo apt-get install -y {TEX_PACKAGES}"
-        )
+    latexmk = latexmk or find_latexmk()
     if not (paper_folder / "main.tex").is_file():
         raise LatexError(f"no main.tex in {paper_folder}")
     result = subprocess.run(

@@ -201,12 +201,13 @@ def _command_figures(args) -> int:
 
 
 def _command_paper(args) -> int:
-    from jamming.compare.paper import LatexError, build_pdf
+    from jamming.compare.paper import LatexError, build_pdf, find_latexmk
 
-    _command_figures(args)
-    start = time.perf_counter()
     try:
-        pdf = build_pdf(paper_dir())
+        latexmk = find_latexmk()  # before drawing every figure, not after
+        _command_figures(args)
+        start = time.perf_counter()
+        pdf = build_pdf(paper_dir(), latexmk=latexmk)
     except LatexError as error:
         print(f"jamming: error: {error}", file=sys.stderr)
         return EXIT_USAGE

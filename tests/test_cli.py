@@ -121,6 +121,7 @@ def test_paper_without_latexmk_says_how_to_install_it(store_copy, paper_copy, tm
                      env={"PATH": str(empty)})
     assert_usage_error(result, "latexmk is not installed")
     assert "apt-get install -y latexmk" in result.stderr
+    assert not (paper_copy / "figures").exists()  # checked before any figure is drawn
 
 
 @pytest.mark.parametrize("args, fragment", [
