@@ -271,10 +271,21 @@ class Store:
 
         Columns: ``key``, ``status``, ``error``, every parameter, every scalar result, the
         provenance fields prefixed ``meta_`` and, with ``arrays=True``, one object column per
-        array result.
+        array result (numpy arrays; without it the array results are not read).
+
+        Raises
+        ------
+        StoreError
+            If the store holds no record of ``sweep`` (a misspelt name would otherwise give
+            an empty frame); the message names the sweeps it holds.
         """
         import pandas as pd
 
+        held = self.sweeps()
+        if sweep not in held:
+            names = ", ".join(sorted(held)) or "none"
+            raise StoreError(f"store {self.path} holds no record of sweep {sweep!r}; "
+                             f"it holds: {names}")
         rows = []
         for record in self.records(sweep, keys):
             row = {"key": record.key, "status": record.status, "error": record.error}

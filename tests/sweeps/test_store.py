@@ -55,6 +55,15 @@ def test_frame_flattens_params_scalars_and_meta(tmp_path):
     assert list(subset["sq"]) == [4, 0] and "meta_wall_time_s" in subset
 
 
+def test_frame_of_an_unknown_sweep_names_the_sweeps_held(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        with pytest.raises(StoreError, match="holds no record of sweep 'demo'; it holds: none"):
+            store.frame("demo")
+        store.put(Record("demo", "k0", "1", {"i": 0}, "ok", {"sq": 0}))
+        with pytest.raises(StoreError, match="sweep 'dmeo'; it holds: demo"):
+            store.frame("dmeo")
+
+
 def test_keys_are_canonical():
     a = record_key("s", "1", {"b": 1, "a": 0.1})
     assert a == record_key("s", "1", {"a": 0.1, "b": np.int64(1)})
