@@ -159,25 +159,28 @@ def registry() -> Mapping[str, Claim]:
 
 
 def select(pattern: str | None = None) -> list[Claim]:
-    """The claims whose id matches ``pattern``.
+    """The claims whose id matches ``pattern``, in registration order.
 
-    ``pattern`` is an exact id, a study (``S1`` matches ``S1.*``) or a shell-style glob
-    (``S1.cover*``); ``None`` selects every claim.
+    ``pattern`` is a comma-separated list of exact ids, studies (``S1`` matches ``S1.*``)
+    and shell-style globs (``S1.cover*``), matched without regard to case
+    (``s1.cover*,S4``); ``None`` selects every claim.
 
     Raises
     ------
     ValueError
-        If nothing matches, naming the known ids.
+        If a part of the list matches nothing, naming it and the known ids.
     """
     claims = list(registry().values())
     if pattern is None:
         return claims
-    chosen = [
-        c for c in claims
-        if c.id == pattern or c.study == pattern or fnmatch.fnmatchcase(c.id, pattern)
-    ]
-    if not chosen:
-        known = ", ".join(c.id for c in claims)
-        raise ValueError(f"no claim matches {pattern!r}; known claims: {known}")
-    return chosen
+    chosen: set[str] = set()
+    for part in (p.strip() for p in pattern.split(",")):
+        folded = part.lower()
+        matches = {c.id for c in claims if folded in (c.id.lower(), c.study.lower())
+                   or fnmatch.fnmatchcase(c.id.lower(), folded)}
+        if not matches:
+            known = ", ".join(c.id for c in claims)
+            raise ValueError(f"no claim matches {part!r}; known claims: {known}")
+        chosen |= matches
+    return [c for c in claims if c.id in chosen]
 

@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store(validate, argparse.SUPPRESS)
     _add_scale(validate, "quick")
     validate.add_argument("--only", metavar="PATTERN",
-                          help="claim id, study (S1) or glob (S1.cover*)")
+                          help="claim ids, studies (S1) or globs (S1.cover*), comma-separated, "
+                               "any case")
     _add_execution(validate)
     validate.add_argument("--json", action="store_true",
                           help="print the verdicts as a JSON list instead of a table")

@@ -44,6 +44,15 @@ def test_claim_checks_at_quick_scale(claim_id, quick_store):
     plt.close(figure)
 
 
+def test_select_takes_comma_lists_in_any_case():
+    chosen = [c.id for c in select("s1.cover*, S4.TWO-CYCLE,s3")]
+    assert chosen[0] == "S1.cover-finite-size" and "S4.two-cycle" in chosen
+    assert {c.id for c in select("S3")} <= set(chosen) and len(chosen) == len(set(chosen))
+    assert [c.id for c in select("S4.two-cycle,s4.two-cycle")] == ["S4.two-cycle"]
+    with pytest.raises(ValueError, match="no claim matches 'S9'; known claims"):
+        select("S1,S9")
+
+
 def test_a_prediction_is_a_named_read_only_mapping():
     prediction = Prediction("phi_c of Cover", {"phi_c": 2.0})
     assert prediction["phi_c"] == 2.0 and list(prediction) == ["phi_c"]
