@@ -281,9 +281,9 @@ class Store:
         """
         import pandas as pd
 
-        held = self.sweeps()
-        if sweep not in held:
-            names = ", ".join(sorted(held)) or "none"
+        query = "SELECT 1 FROM records WHERE sweep = ? LIMIT 1"
+        if self._conn.execute(query, (sweep,)).fetchone() is None:
+            names = ", ".join(sorted(self.sweeps())) or "none"
             raise StoreError(f"store {self.path} holds no record of sweep {sweep!r}; "
                              f"it holds: {names}")
         rows = []
