@@ -1,8 +1,12 @@
 """The ``jamming`` command line: list, validate, figures, paper, sweep.
 
-Every command reads and writes one results store (``--store PATH``, else ``$JAMMING_STORE``,
-else ``results/jamming.sqlite``). Bad input ends with one line on stderr and exit code 2;
-a failing claim makes ``validate`` exit 1. Set ``JAMMING_DEBUG=1`` to see tracebacks.
+Every command uses one results store (``--store PATH``, else ``$JAMMING_STORE``, else
+``results/jamming.sqlite``): the commands that compute (``sweep``, ``validate``, ``figures``,
+``paper``) create it, ``list`` only reads it and refuses a missing one. Every command runs
+at the same scale unless told (``--scale``, else ``$JAMMING_SCALE``, else ``quick``). Bad
+input ends with one line on stderr and exit code 2; a failing claim makes ``validate`` exit
+1. Set ``JAMMING_DEBUG=1`` to see tracebacks. The ``--help`` texts are plain text
+(:data:`DESCRIPTION`, :data:`EPILOG`), not this docstring's reStructuredText.
 """
 
 from __future__ import annotations
@@ -12,12 +16,24 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 from jamming import __version__
-from jamming.config import SCALES, paper_dir, store_path
+from jamming.config import SCALES, default_scale, paper_dir, store_path
 
 EXIT_FAILED_CLAIMS = 1
 EXIT_USAGE = 2
+
+#: What ``jamming --help`` says first (plain text).
+DESCRIPTION = "Check the claims of the jamming paper against simulations and build the paper."
+
+#: What ``jamming --help`` says last (plain text).
+EPILOG = """\
+Results store: --store PATH, else $JAMMING_STORE, else results/jamming.sqlite (relative to
+the working directory); sweep, validate, figures and paper create it, list only reads it.
+Scale: --scale, else $JAMMING_SCALE, else quick, for every command.
+Exit codes: 0 success, 1 an established claim failed (validate), 2 bad input.
+Set JAMMING_DEBUG=1 to see tracebacks. Help on a command: jamming COMMAND --help."""
 
 
 class UsageError(Exception):
@@ -25,10 +41,14 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports errors in one line (no usage dump) with exit code 2."""
+    """argparse that reports errors in one line (no usage dump) with exit code 2.
+
+    The line ends with where to read more: ``(see jamming --help)``, or ``(see jamming
+    validate --help)`` for an error in a command's arguments.
+    """
 
     def error(self, message: str):
-        raise UsageError(message)
+        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def _positive_int(text: str) -> int:
@@ -48,9 +68,16 @@ def _add_store(parser: argparse.ArgumentParser, default) -> None:
     )
 
 
-def _add_scale(parser: argparse.ArgumentParser, default: str) -> None:
-    parser.add_argument("--scale", choices=SCALES, default=default,
-                        help=f"simulation scale (default: {default})")
+def _add_scale(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scale", choices=SCALES,
+                        help="simulation scale (default: $JAMMING_SCALE, else quick; the same "
+                             "for every command)")
+
+
+def _add_report_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--report-dir", metavar="DIR",
+                        help="folder for report.md and report.json (default: the store's "
+                             "folder)")
 
 
 def _add_execution(parser: argparse.ArgumentParser) -> None:
@@ -67,18 +94,21 @@ def _add_execution(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``jamming``."""
-    parser = _Parser(prog="jamming", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="jamming", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"jamming {__version__}")
     _add_store(parser, None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    listing = commands.add_parser("list", help="claims, sweeps and what the store holds")
+    listing = commands.add_parser("list", help="claims, sweeps and what the store holds "
+                                               "(the store must exist)")
     _add_store(listing, argparse.SUPPRESS)
 
     validate = commands.add_parser("validate", help="check claims; exit 1 if any fails")
     _add_store(validate, argparse.SUPPRESS)
-    _add_scale(validate, "quick")
+    _add_scale(validate)
+    _add_report_dir(validate)
     validate.add_argument("--only", metavar="PATTERN",
                           help="claim ids, studies (S1) or globs (S1.cover*), comma-separated, "
                                "any case")
@@ -90,40 +120,52 @@ def build_parser() -> argparse.ArgumentParser:
                        ("paper", "figures, then latexmk -> paper/main.pdf")):
         command = commands.add_parser(name, help=text)
         _add_store(command, argparse.SUPPRESS)
-        _add_scale(command, "paper")
+        _add_scale(command)
+        _add_report_dir(command)
         _add_execution(command)
 
+    # Options a model does not take default to None, so that phi_c can refuse them.
     phic = commands.add_parser("phic", help="predicted critical density phi_c of a model")
+    phic.add_argument("--store", metavar="PATH", default=argparse.SUPPRESS,
+                      help="accepted as by every command; phic reads no store")
     phic.add_argument("--model", choices=("gaussian", "random-features", "ntk"),
                       default="gaussian", help="feature model (default: gaussian)")
     phic.add_argument("--loss", choices=("square", "hinge", "quadratic-hinge"),
                       default="hinge", help="loss (default: hinge)")
     phic.add_argument("--labels", choices=("random", "teacher"), default="random",
                       help="random +-1 labels or the sign of a teacher (default: random)")
-    phic.add_argument("--activation", choices=("relu", "tanh", "erf", "identity"),
-                      default="relu", help="activation of the features or network")
-    phic.add_argument("--input-dim", type=_positive_int, metavar="D", help="input dimension d")
+    phic.add_argument("--activation", choices=_PhicActivations(), metavar="NAME",
+                      help="activation of random-features or ntk: %(choices)s (default: relu; "
+                           "ntk takes a subset)")
+    phic.add_argument("--input-dim", type=_positive_int, metavar="D",
+                      help="input dimension d of random-features or ntk")
     phic.add_argument("--width", type=_positive_int, metavar="H",
-                      help="number of features (gaussian, random-features) or hidden width")
-    phic.add_argument("--depth", type=_positive_int, default=1, metavar="L",
-                      help="hidden layers of the NTK network (default: 1)")
-    phic.add_argument("--bias", action="store_true", help="NTK network with biases")
+                      help="number of features (gaussian, random-features) or hidden width (ntk)")
+    phic.add_argument("--depth", type=_positive_int, metavar="L",
+                      help="hidden layers of ntk (default: 1)")
+    phic.add_argument("--bias", action="store_true", default=None,
+                      help="biases in the hidden layers of ntk")
     phic.add_argument("--features-per-dim", type=float, metavar="PSI",
-                      help="psi = N_eff/d of random features")
+                      help="psi = N_eff/d of random-features")
     phic.add_argument("--json", action="store_true", help="print a JSON object")
 
     sweep = commands.add_parser("sweep", help="run a named simulation grid into the store")
     _add_store(sweep, argparse.SUPPRESS)
-    sweep.add_argument("name", help="sweep name (see `jamming list`)")
-    _add_scale(sweep, "paper")
+    sweep.add_argument("name", help="sweep name (see: jamming list)")
+    _add_scale(sweep)
     _add_execution(sweep)
     return parser
 
 
-def _open_store(args):
-    from jamming.sweeps.store import Store
+def _open_store(args, *, create: bool = True):
+    """The results store of ``args``; with ``create=False`` a missing one is a usage error."""
+    from jamming.sweeps.store import MissingStoreError, Store
 
-    return Store(store_path(args.store))
+    try:
+        return Store(store_path(args.store), create=create)
+    except MissingStoreError as error:
+        raise UsageError(f"{error} (run `jamming validate` or `jamming sweep` first, "
+                         "or pass --store)") from None
 
 
 def _runner(args, store):
@@ -141,7 +183,7 @@ def _command_list(args) -> int:
     from jamming.compare.claims import registry
     from jamming.sweeps.catalog import SWEEPS
 
-    with _open_store(args) as store:
+    with _open_store(args, create=False) as store:
         stored = {name: store.statuses(name) for name in SWEEPS}
         cached = {}
         for name, spec in SWEEPS.items():
@@ -162,14 +204,22 @@ def _command_list(args) -> int:
     return 0
 
 
-def _check(args, claims, *, figures: bool, paper_table: bool = True):
+def _check(args, claims, *, figures: bool, only: str | None = None):
+    """Check ``claims`` and write the reports (``--report-dir``, else the store's folder).
+
+    The paper's claims table is written only for the full set (``only`` is ``None``).
+    """
     from jamming.compare.report import check_claims, write_reports
 
+    claims = list(claims)
+    selection = f"--only {only}" if only is not None else f"all {len(claims)} claims"
     figure_folder = paper_dir() / "figures" if figures else None
     with _open_store(args) as store, _runner(args, store) as runner:
         results = check_claims(claims, args.scale, runner, figure_folder=figure_folder)
-        written = write_reports(results, store.path.parent,
-                                paper_dir() / "generated" if paper_table else None)
+        report_folder = store.path.parent if args.report_dir is None else args.report_dir
+        written = write_reports(results, Path(report_folder),
+                                paper_dir() / "generated" if only is None else None,
+                                selection=selection)
     return results, written
 
 
@@ -177,8 +227,7 @@ def _command_validate(args) -> int:
     from jamming.compare.claims import select
     from jamming.compare.report import text_table
 
-    results, written = _check(args, select(args.only), figures=False,
-                              paper_table=args.only is None)
+    results, written = _check(args, select(args.only), figures=False, only=args.only)
     if args.json:
         print(json.dumps([r.as_json() for r in results], indent=2))
     else:
@@ -195,7 +244,7 @@ def _command_figures(args) -> int:
     from jamming.compare.report import text_table
 
     results, written = _check(args, select(None), figures=True)
-    written += write_generated(paper_dir() / "generated", args.scale)
+    written += write_generated(paper_dir() / "generated", args.scale, results)
     print(text_table(results))
     print(f"wrote {len(results)} figures in {paper_dir() / 'figures'} and {len(written)} files")
     return 0
@@ -221,23 +270,60 @@ def _command_sweep(args) -> int:
 
     spec = get_sweep(args.name)
     with _open_store(args) as store, _runner(args, store) as runner:
-        start = time.perf_counter()
         runner.run(spec.name, args.scale)
         summary = runner.summaries[-1]
-    print(f"sweep {summary.name} at scale {args.scale}: {summary.total} points, "
-          f"{summary.cached} cached, {summary.computed} computed, {summary.failed} failed "
-          f"({time.perf_counter() - start:.1f} s)")
+        print(f"store: {store.path}")
+    print(summary.describe(args.scale))
     return 0
 
 
+class _PhicActivations:
+    """The choices of ``phic --activation``, :data:`jamming.theory.phi_c.ACTIVATIONS`.
+
+    Read when argparse first iterates them (checking a value, writing help), so that
+    building the parser, as every command does, does not import the theory (scipy).
+    """
+
+    def __iter__(self):
+        from jamming.theory.phi_c import ACTIVATIONS
+
+        return iter(ACTIVATIONS)
+
+
+#: ``phic``'s flags whose name is not the parameter's of :func:`jamming.theory.phi_c.phi_c`.
+_PHIC_FLAGS = {"psi": "--features-per-dim"}
+
+
+def _phic_flags(message: str, parameters) -> str:
+    """A message of :func:`jamming.theory.phi_c.phi_c` naming ``phic``'s flags.
+
+    Each of ``parameters`` becomes its flag, with its value if one follows:
+    ``input_dim`` -> ``--input-dim``, ``model='ntk'`` -> ``--model ntk``,
+    ``width=7`` -> ``--width 7``, ``psi`` -> ``--features-per-dim``.
+    """
+    import re
+
+    def flag(match):
+        value = match[2] if match[2] is not None else match[3]
+        name = _PHIC_FLAGS.get(match[1], "--" + match[1].replace("_", "-"))
+        return name + ("" if value is None else f" {value}")
+
+    names = "|".join(map(re.escape, parameters))
+    return re.sub(rf"\b({names})\b(?:='([^']*)'|=([^\s;,)]+))?", flag, message)
+
+
 def _command_phic(args) -> int:
+    import inspect
     import math
 
     from jamming.theory.phi_c import phi_c
 
-    result = phi_c(args.model, args.loss, args.labels, activation=args.activation,
-                   input_dim=args.input_dim, width=args.width, depth=args.depth,
-                   bias=args.bias, features_per_dim=args.features_per_dim)
+    try:
+        result = phi_c(args.model, args.loss, args.labels, activation=args.activation,
+                       input_dim=args.input_dim, width=args.width, depth=args.depth,
+                       bias=args.bias, psi=args.features_per_dim)
+    except ValueError as error:
+        raise ValueError(_phic_flags(str(error), inspect.signature(phi_c).parameters)) from None
     unbounded = math.isinf(result.phi_c)
     if args.json:
         print(json.dumps({
@@ -273,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     debug = bool(os.environ.get("JAMMING_DEBUG"))
     try:
         args = build_parser().parse_args(argv)
+        if "scale" in args and args.scale is None:
+            args.scale = default_scale()
         return COMMANDS[args.command](args)
     except (UsageError, StoreError, ValueError, TypeError, OSError) as error:
         if debug:

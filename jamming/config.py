@@ -16,6 +16,12 @@ SCALES = ("quick", "paper", "full")
 #: Environment variable that selects the results store when ``--store`` is not given.
 STORE_ENV = "JAMMING_STORE"
 
+#: Environment variable that selects the scale when ``--scale`` is not given.
+SCALE_ENV = "JAMMING_SCALE"
+
+#: The scale of every command when neither ``--scale`` nor ``$JAMMING_SCALE`` is given.
+DEFAULT_SCALE = "quick"
+
 #: Environment variable that selects the paper folder (default: ``./paper`` or the checkout's).
 PAPER_ENV = "JAMMING_PAPER_DIR"
 
@@ -35,10 +41,30 @@ def check_scale(scale: str) -> str:
     return scale
 
 
+def default_scale() -> str:
+    """The scale of a command run without ``--scale``: ``$JAMMING_SCALE``, else ``quick``.
+
+    The same for every command, so that ``jamming sweep`` then ``jamming validate`` use the
+    same grids (and the second finds the first's results in the store).
+
+    Raises
+    ------
+    ValueError
+        If ``$JAMMING_SCALE`` is set to something other than one of :data:`SCALES`.
+    """
+    env = os.environ.get(SCALE_ENV)
+    if not env:
+        return DEFAULT_SCALE
+    if env not in SCALES:
+        raise ValueError(f"${SCALE_ENV} must be one of {', '.join(SCALES)}; got {env!r}")
+    return env
+
+
 def store_path(explicit: str | os.PathLike | None = None) -> Path:
     """Resolve the results store: ``explicit``, else ``$JAMMING_STORE``, else the default.
 
-    The default is ``results/jamming.sqlite`` relative to the working directory.
+    The default is ``results/jamming.sqlite``. A relative path is returned as is and
+    resolves against the working directory (see :class:`jamming.sweeps.store.Store`).
     """
     if explicit:
         return Path(explicit)

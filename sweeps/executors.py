@@ -8,6 +8,8 @@ single-threaded worker processes or on an existing scheduler (a cluster; see the
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import socket
 from collections.abc import Iterable, Iterator
 
@@ -44,13 +46,14 @@ class DaskExecutor:
         Address of a running scheduler (``tcp://HOST:PORT``); its workers must be able to
         import ``jamming``.
     connect_timeout : float
-        Seconds to wait for the scheduler before giving up.
+        Seconds allowed to each step of reaching the scheduler (TCP connection, handshake,
+        client); see :func:`check_scheduler`.
 
     Raises
     ------
     ValueError
         If neither or both of ``workers`` and ``scheduler`` are given, ``workers < 1``, or
-        the scheduler cannot be reached.
+        no Dask scheduler answers at ``scheduler`` (``"no Dask scheduler at ADDRESS: ..."``).
     """
 
     name = "dask"
@@ -63,13 +66,11 @@ class DaskExecutor:
             raise ValueError("DaskExecutor needs exactly one of workers and scheduler")
         self._cluster = None
         if scheduler is not None:
-            _probe_scheduler(scheduler, connect_timeout)
+            address = check_scheduler(scheduler, connect_timeout)
             try:
-                self.client = Client(scheduler, timeout=f"{connect_timeout}s")
-            except (OSError, TimeoutError, ValueError) as error:
-                raise ValueError(
-                    f"scheduler {scheduler!r} cannot be reached: {error}".splitlines()[0]
-                ) from None
+                self.client = Client(address, timeout=f"{connect_timeout}s")
+            except Exception as error:  # noqa: BLE001 - whatever Dask raises, one clear line
+                raise _no_scheduler(address, error) from None
         else:
             check_workers(workers)
             self._cluster = LocalCluster(
@@ -103,21 +104,83 @@ class DaskExecutor:
             self._cluster.close()
 
 
-def _probe_scheduler(address: str, timeout: float) -> None:
-    """Fail fast, with a clear message, when a ``tcp://HOST:PORT`` scheduler does not answer.
+def check_scheduler(address: str, connect_timeout: float = 10.0) -> str:
+    """Check that a Dask scheduler answers at ``address``, within ``connect_timeout`` seconds.
 
-    (Dask's own client would retry silently until its timeout.)
+    A TCP connection is opened first (a closed port fails at once), then Dask's own
+    handshake and an ``identity`` request run under one deadline, so that a port held by
+    something else (an HTTP server, a silent socket, a Dask worker) is reported instead of
+    hanging or ending in Dask's errors (misread frame lengths give "Unable to allocate
+    2.82 EiB").
+
+    Parameters
+    ----------
+    address : str
+        ``tcp://HOST:PORT`` or ``HOST:PORT``; other protocols (``tls://``, ``ucx://``) skip
+        the TCP probe.
+    connect_timeout : float
+        Seconds allowed for the TCP probe and, separately, for the handshake; positive.
+
+    Returns
+    -------
+    str
+        The address with its protocol (``tcp://`` added when missing).
+
+    Raises
+    ------
+    ValueError
+        ``"no Dask scheduler at ADDRESS: REASON"`` if nothing answers, something that is not
+        a Dask scheduler answers, or the address is malformed.
     """
-    location = address.removeprefix("tcp://")
-    if "://" in location:  # another protocol (tls, ucx, inproc): leave it to Dask
-        return
-    host, _, port = location.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"scheduler address must look like tcp://HOST:PORT; got {address!r}")
+    if not connect_timeout > 0:
+        raise ValueError(f"connect_timeout must be positive (seconds); got {connect_timeout!r}")
+    given, address = address, address if "://" in address else f"tcp://{address}"
+    if address.startswith("tcp://"):
+        host, _, port = address.removeprefix("tcp://").rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"scheduler address must look like tcp://HOST:PORT; got {given!r}")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), connect_timeout).close()
+        except OSError as error:
+            raise _no_scheduler(address, error) from None
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:  # its own event loop
+        try:
+            identity = thread.submit(asyncio.run, _identity(address, connect_timeout)).result()
+        except Exception as error:  # noqa: BLE001 - junk answers raise anything (MemoryError)
+            raise _no_scheduler(address, error) from None
+    kind = identity.get("type") if isinstance(identity, dict) else None
+    if kind != "Scheduler":
+        reason = f"a Dask {kind} answers there" if kind else "the answer is not a Dask identity"
+        raise _no_scheduler(address, reason)
+    return address
+
+
+async def _identity(address: str, timeout: float):
+    """Dask's handshake and ``identity`` request at ``address``, under one deadline."""
+    from distributed.comm import connect
+
+    async def ask():
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
-    except OSError as error:
-        raise ValueError(f"scheduler {address!r} cannot be reached: {error}") from None
+        return await asyncio.wait_for(ask(), timeout)
+    except asyncio.TimeoutError:
+        raise TimeoutError(f"no Dask handshake within {timeout:g} s") from None
+
+
+def _no_scheduler(address: str, reason: BaseException | str) -> ValueError:
+    """The one-line error for an address where no usable Dask scheduler answers."""
+    if isinstance(reason, MemoryError):  # a frame length read from bytes that are not Dask's
+        reason = "the answer is not a Dask message"
+    elif isinstance(reason, BaseException):
+        text = str(reason).strip()
+        reason = text.splitlines()[0] if text else type(reason).__name__
+    return ValueError(f"no Dask scheduler at {address}: {reason}")
 
 
 def check_workers(workers) -> int:

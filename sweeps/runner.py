@@ -94,6 +94,25 @@ def _split_results(results: Mapping) -> tuple[dict, dict]:
     return scalars, arrays
 
 
+def progress_style(progress: bool | None) -> str | None:
+    """How long-running loops report progress: ``"bar"``, ``"lines"`` or ``None`` (silent).
+
+    Parameters
+    ----------
+    progress : bool or None
+        ``True``: tqdm bars; ``False``: nothing; ``None`` (the default everywhere): tqdm bars
+        when stderr is a terminal, else one line on stderr per finished sweep and claim, so
+        that a CI log shows how far a run got.
+    """
+    if progress is None:
+        return "bar" if sys.stderr.isatty() else "lines"
+    return "bar" if progress else None
+
+
+def progress_line(text: str) -> None:
+    """Print one progress line on stderr (flushed at once, for logs)."""
+    print(text, file=sys.stderr, flush=True)
+
 
 @dataclass(frozen=True)
 class SweepSummary:
@@ -112,6 +131,8 @@ class SweepSummary:
         Points of the grid whose stored record is ``failed`` after this call.
     keys : tuple of str
         The store keys of the grid, in grid order.
+    seconds : float
+        Wall time of the call.
     """
 
     name: str
@@ -120,6 +141,12 @@ class SweepSummary:
     computed: int
     failed: int
     keys: tuple[str, ...]
+    seconds: float
+
+    def describe(self, scale: str) -> str:
+        """One line: ``sweep NAME quick: 40 points (40 cached, 0 computed, 0 failed) 0.3 s``."""
+        return (f"sweep {self.name} {scale}: {self.total} points ({self.cached} cached, "
+                f"{self.computed} computed, {self.failed} failed) {self.seconds:.1f} s")
 
 
 def run_sweep(
@@ -148,7 +175,8 @@ def run_sweep(
     device : str
         Passed to device-aware functions and recorded in the metadata.
     progress : bool, optional
-        Show a tqdm bar; default: only when stderr is a terminal.
+        Show a tqdm bar; default: only when stderr is a terminal (see :func:`progress_style`;
+        the one-line summary off a terminal is :class:`SweepRunner`'s, which knows the scale).
 
     Returns
     -------
@@ -156,6 +184,7 @@ def run_sweep(
     """
     from tqdm.auto import tqdm
 
+    start = time.perf_counter()
     points = [dict(p) for p in points]
     keys = [spec.key(p) for p in points]
     if len(set(keys)) != len(keys):
@@ -167,8 +196,10 @@ def run_sweep(
     worker = functools.partial(
         run_point, spec.function, device=device if spec.uses_device else None
     )
-    show = sys.stderr.isatty() if progress is None else progress
-    with tqdm(total=len(pending), desc=spec.name, disable=not show, unit="pt") as bar:
+    show = progress_style(progress) == "bar"
+    # leave=None: a bar nested under check_claims' bar of claims is cleared when done
+    with tqdm(total=len(pending), desc=spec.name, disable=not show, unit="pt",
+              leave=None) as bar:
         for params, outcome in executor.map_unordered(worker, pending, _lost_point):
             store.put(_record(spec, params, outcome, device if spec.uses_device else "cpu"))
             bar.update()
@@ -180,6 +211,7 @@ def run_sweep(
         computed=len(pending),
         failed=sum(statuses.get(k) == "failed" for k in keys),
         keys=tuple(keys),
+        seconds=time.perf_counter() - start,
     )
 
 
@@ -221,7 +253,8 @@ class SweepRunner:
     retry_failed : bool
         Recompute points stored as failed.
     progress : bool, optional
-        tqdm bars (default: when stderr is a terminal).
+        tqdm bars on a terminal, one line per finished sweep on stderr otherwise (see
+        :func:`progress_style`); ``False`` is silent.
     """
 
     def __init__(self, store: Store, *, workers=None, scheduler=None, device="auto",
@@ -241,7 +274,7 @@ class SweepRunner:
 
         The frame has one row per grid point, in grid order; failed points keep their row
         with ``status == "failed"``. With ``arrays=True`` it also has one column per array
-        result (see :meth:`Store.frame`).
+        result (see :meth:`.Store.frame`).
         """
         spec = get_sweep(sweep)
         if self._executor is None:
@@ -252,6 +285,8 @@ class SweepRunner:
             device=resolve_device(self._device) if spec.uses_device else "cpu",
         )
         self.summaries.append(summary)
+        if progress_style(self.progress) == "lines":
+            progress_line(summary.describe(scale))
         return self.store.frame(spec.name, summary.keys, arrays=arrays)
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ guarantee against a crash of the process, and loses at most the last commits on 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -51,7 +52,18 @@ CREATE TABLE IF NOT EXISTS records (
 
 
 class StoreError(ValueError):
-    """The store file cannot be used (not a SQLite file, or not a ``jamming`` store)."""
+    """The store cannot be used; the message starts ``results store at PATH:`` (absolute).
+
+    Raised for a file that is not a ``jamming`` store, a path that cannot be created or
+    opened, and SQLite or file-system errors while reading or writing.
+    """
+
+
+class MissingStoreError(StoreError):
+    """No store file at the path, and the caller asked not to create one.
+
+    The message is ``no results store at PATH``.
+    """
 
 
 def _jsonable(value):
@@ -146,13 +158,28 @@ class Store:
     Parameters
     ----------
     path : str or os.PathLike
-        The database file; created with its parent folder when missing.
+        The database file. A relative path resolves against the current working directory
+        when the store is opened (``Store("results/jamming.sqlite")`` run from another folder
+        opens another store); :attr:`!path` holds the absolute path.
+    create : bool
+        Create the file and its parent folders when missing (writers: sweeps, validation).
+        With ``False`` (readers) a missing path raises :class:`MissingStoreError` and
+        nothing is created.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The absolute path of the database file.
 
     Raises
     ------
+    MissingStoreError
+        If ``create`` is false and there is no file at ``path``.
     StoreError
         If ``path`` exists but is not a SQLite database, is a SQLite database without the
-        ``jamming`` tables, or was written with another :data:`SCHEMA_VERSION`.
+        ``jamming`` tables (or, with ``create=False``, is empty), was written with another
+        :data:`SCHEMA_VERSION`, or cannot be created or opened (e.g. its parent is a file).
+        Every message starts ``results store at PATH:``.
 
     Examples
     --------
@@ -160,33 +187,44 @@ class Store:
     ...     store.put(Record("demo", "k", "1", {"seed": 0}, "ok", {"x": 1.0}))
     """
 
-    def __init__(self, path):
-        self.path = Path(path)
-        if self.path.is_dir():
-            raise StoreError(f"store {self.path} is a directory, not a jamming store file")
-        if self.path.exists() and self.path.stat().st_size > 0:
-            with open(self.path, "rb") as handle:
-                if handle.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
-                    raise StoreError(f"store {self.path} is not a SQLite file, not a jamming store")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._initialise()
-        except (sqlite3.DatabaseError, StoreError) as error:
-            self._conn.close()
-            if isinstance(error, StoreError):
+    def __init__(self, path, *, create: bool = True):
+        self.path = Path(path).resolve()
+        if not create and not self.path.exists():
+            raise MissingStoreError(f"no results store at {self.path}")
+        with self._errors():
+            if self.path.is_dir():
+                raise self._error("is a directory, not a store file")
+            if self.path.exists() and self.path.stat().st_size > 0:
+                with open(self.path, "rb") as handle:
+                    if handle.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
+                        raise self._error("not a SQLite file, so not a jamming store")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._initialise(create)
+            except BaseException:
+                self._conn.close()
                 raise
-            raise StoreError(f"store {self.path} cannot be read: {error}") from None
 
-    def _initialise(self) -> None:
+    def _error(self, problem: str) -> StoreError:
+        return StoreError(f"results store at {self.path}: {problem}")
+
+    @contextlib.contextmanager
+    def _errors(self):
+        """Turn file-system and SQLite errors into :class:`StoreError` naming the store."""
+        try:
+            yield
+        except (OSError, sqlite3.Error) as error:
+            raise self._error(str(error).strip() or type(error).__name__) from error
+
+    def _initialise(self, create: bool) -> None:
         tables = {row[0] for row in self._conn.execute("SELECT name FROM sqlite_master")}
         if tables and "jamming_meta" not in tables:
-            raise StoreError(
-                f"store {self.path} is a SQLite database without jamming tables "
-                "(not a jamming store)"
-            )
+            raise self._error("a SQLite database without jamming tables (not a jamming store)")
+        if not tables and not create:
+            raise self._error("an empty file, not a jamming store")
         if not tables:
             self._conn.executescript(
                 f"BEGIN IMMEDIATE; {_SCHEMA} INSERT OR IGNORE INTO jamming_meta "
@@ -196,9 +234,8 @@ class Store:
             "SELECT value FROM jamming_meta WHERE name = 'schema_version'"
         ).fetchone()
         if int(version) != SCHEMA_VERSION:
-            raise StoreError(
-                f"store {self.path} has schema version {version}; this jamming reads "
-                f"version {SCHEMA_VERSION}"
+            raise self._error(
+                f"schema version {version}; this jamming reads version {SCHEMA_VERSION}"
             )
 
     def _transaction(self):
@@ -231,36 +268,39 @@ class Store:
             record.error,
             canonical_json(record.meta, allow_nan=True),
         )
-        with self._transaction():
+        with self._errors(), self._transaction():
             self._conn.execute("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?)", row)
 
     # -- reading ---------------------------------------------------------------------
     def statuses(self, sweep: str) -> dict[str, str]:
         """Map each stored key of ``sweep`` to its status."""
-        rows = self._conn.execute("SELECT key, status FROM records WHERE sweep = ?", (sweep,))
-        return dict(rows.fetchall())
+        with self._errors():
+            rows = self._conn.execute("SELECT key, status FROM records WHERE sweep = ?", (sweep,))
+            return dict(rows.fetchall())
 
     def sweeps(self) -> dict[str, dict[str, int]]:
         """Count records by status for every sweep: ``{name: {"ok": n, "failed": m}}``."""
         counts: dict[str, dict[str, int]] = {}
         query = "SELECT sweep, status, COUNT(*) FROM records GROUP BY sweep, status"
-        for sweep, status, n in self._conn.execute(query):
-            counts.setdefault(sweep, {"ok": 0, "failed": 0})[status] = n
+        with self._errors():
+            for sweep, status, n in self._conn.execute(query).fetchall():
+                counts.setdefault(sweep, {"ok": 0, "failed": 0})[status] = n
         return counts
 
     def records(self, sweep: str, keys: Iterable[str] | None = None) -> Iterator[Record]:
         """Yield the records of ``sweep`` (only those with the given ``keys``, in that order)."""
         columns = "sweep, key, version, params, status, scalars, arrays, error, meta"
-        if keys is None:
-            rows = self._conn.execute(
-                f"SELECT {columns} FROM records WHERE sweep = ? ORDER BY rowid", (sweep,)
-            )
-        else:
-            query = f"SELECT {columns} FROM records WHERE sweep = ? AND key = ?"
-            rows = (self._conn.execute(query, (sweep, key)).fetchone() for key in keys)
-        for row in rows:
-            if row is not None:
-                yield _record_from_row(row)
+        with self._errors():
+            if keys is None:
+                rows = self._conn.execute(
+                    f"SELECT {columns} FROM records WHERE sweep = ? ORDER BY rowid", (sweep,)
+                )
+            else:
+                query = f"SELECT {columns} FROM records WHERE sweep = ? AND key = ?"
+                rows = (self._conn.execute(query, (sweep, key)).fetchone() for key in keys)
+            for row in rows:
+                if row is not None:
+                    yield _record_from_row(row)
 
     def get(self, sweep: str, key: str) -> Record | None:
         """The record of ``sweep`` with ``key``, or ``None``."""
@@ -282,10 +322,11 @@ class Store:
         import pandas as pd
 
         query = "SELECT 1 FROM records WHERE sweep = ? LIMIT 1"
-        if self._conn.execute(query, (sweep,)).fetchone() is None:
+        with self._errors():
+            held = self._conn.execute(query, (sweep,)).fetchone() is not None
+        if not held:
             names = ", ".join(sorted(self.sweeps())) or "none"
-            raise StoreError(f"store {self.path} holds no record of sweep {sweep!r}; "
-                             f"it holds: {names}")
+            raise self._error(f"holds no record of sweep {sweep!r}; it holds: {names}")
         rows = []
         for record in self.records(sweep, keys):
             row = {"key": record.key, "status": record.status, "error": record.error}

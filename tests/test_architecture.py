@@ -64,6 +64,9 @@ def test_imports_point_one_way(folder, forbidden, top_level):
 
 
 def test_import_and_cli_listing_do_not_load_torch_or_numba(tmp_path):
+    from jamming.sweeps.store import Store
+
+    Store(tmp_path / "s.sqlite").close()  # list reads an existing store only
     code = (
         "import sys, jamming, jamming.cli, jamming.compare.claims\n"
         "from jamming.cli import main\n"

@@ -1,8 +1,14 @@
-"""Sweep functions for the tests (importable by subprocesses through ``sys.path``)."""
+"""Sweep functions for the tests (importable by subprocesses through ``sys.path``).
+
+Also a TCP server that is not a Dask scheduler, for the executor and CLI tests.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import threading
 import time
 from pathlib import Path
 
@@ -39,3 +45,39 @@ def grid(n: int) -> list[dict]:
 LOGGED = SweepSpec("test-logged", logged_square, "1", lambda scale: grid(40), "test sweep")
 FRAGILE = SweepSpec("test-fragile", fragile, "1",
                     lambda scale: [{"x": x} for x in (-2, -1, 1, 4)], "test sweep")
+
+
+@contextlib.contextmanager
+def not_a_scheduler(answer: bytes | None):
+    """A TCP server on 127.0.0.1 that sends ``answer`` and closes, or (``None``) stays silent.
+
+    Yields its address, ``tcp://127.0.0.1:PORT``.
+    """
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    stop, held = threading.Event(), []
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            held.append(connection)
+            if answer is not None:
+                connection.sendall(answer)
+                connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+        for connection in held:
+            connection.close()
+
+
+HTTP_ANSWER = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\nBad Request"

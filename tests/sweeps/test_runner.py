@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 import sweep_helpers
 from numpy.testing import assert_array_equal
-from sweep_helpers import HELPERS
+from sweep_helpers import HELPERS, HTTP_ANSWER, not_a_scheduler
 
+from jamming.sweeps import runner
 from jamming.sweeps.executors import DaskExecutor, SerialExecutor, make_executor
 from jamming.sweeps.jamming_linear import COVER_SWEEP
-from jamming.sweeps.runner import run_sweep
+from jamming.sweeps.runner import SweepRunner, run_sweep
 from jamming.sweeps.spec import derive_seed
 from jamming.sweeps.store import Store
 
@@ -147,11 +148,58 @@ def test_executor_arguments_are_validated():
 
 def test_unreachable_scheduler_is_reported_quickly():
     start = time.monotonic()
-    with pytest.raises(ValueError, match="cannot be reached"):
-        make_executor(scheduler="tcp://127.0.0.1:9")
+    with pytest.raises(ValueError, match="^no Dask scheduler at tcp://127.0.0.1:9: "):
+        make_executor(scheduler="127.0.0.1:9")
     assert time.monotonic() - start < 5
-    with pytest.raises(ValueError, match="must look like tcp://HOST:PORT"):
-        make_executor(scheduler="tcp://nowhere")
+    with pytest.raises(ValueError, match="must look like tcp://HOST:PORT; got 'nowhere'"):
+        make_executor(scheduler="nowhere")
+    with pytest.raises(ValueError, match="connect_timeout must be positive"):
+        DaskExecutor(scheduler="tcp://127.0.0.1:9", connect_timeout=0)
+
+
+def test_a_port_that_is_not_a_scheduler_is_refused_within_the_timeout():
+    with not_a_scheduler(HTTP_ANSWER) as address:  # Dask alone: "Unable to allocate 2.82 EiB"
+        start = time.monotonic()
+        with pytest.raises(ValueError, match=f"^no Dask scheduler at {address}: the answer is "
+                                             "not a Dask message$"):
+            make_executor(scheduler=address)
+        assert time.monotonic() - start < 5
+    with not_a_scheduler(None) as address:  # Dask alone: hangs past its own timeout
+        start = time.monotonic()
+        with pytest.raises(ValueError, match=f"^no Dask scheduler at {address}: no Dask "
+                                             "handshake within 1 s$"):
+            DaskExecutor(scheduler=address, connect_timeout=1)
+        assert time.monotonic() - start < 4
+
+
+def test_a_dask_scheduler_is_accepted_and_a_dask_worker_is_not():
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, processes=False, protocol="tcp://",
+                      dashboard_address=":0") as cluster:
+        executor = DaskExecutor(scheduler=cluster.scheduler_address, connect_timeout=5)
+        try:
+            assert executor.client.submit(abs, -3).result(timeout=30) == 3
+        finally:
+            executor.close()
+        (worker,) = cluster.scheduler_info["workers"]
+        with pytest.raises(ValueError, match="no Dask scheduler at .*: a Dask Worker answers"):
+            DaskExecutor(scheduler=worker, connect_timeout=5)
+
+
+def test_progress_off_a_terminal_is_one_line_per_sweep(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(runner, "get_sweep", lambda name: sweep_helpers.FRAGILE)
+    with Store(tmp_path / "s.sqlite") as store:
+        with SweepRunner(store, device="cpu") as sweeps:  # stderr is captured: not a terminal
+            sweeps.run("test-fragile", "quick")
+            sweeps.run("test-fragile", "quick")
+        (first, second) = capsys.readouterr().err.splitlines()
+        assert first.startswith("sweep test-fragile quick: 4 points (0 cached, 4 computed, "
+                                "2 failed) ") and first.endswith(" s")
+        assert second.startswith("sweep test-fragile quick: 4 points (4 cached, 0 computed")
+        with SweepRunner(store, device="cpu", progress=False) as sweeps:
+            sweeps.run("test-fragile", "quick")
+        assert capsys.readouterr().err == ""
 
 
 def test_derived_seeds_are_deterministic_and_distinct():

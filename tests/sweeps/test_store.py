@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sqlite3
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from jamming.sweeps.store import (
+    MissingStoreError,
     Record,
     Store,
     StoreError,
@@ -88,6 +90,43 @@ def test_refuses_files_that_are_not_stores(tmp_path):
         Store(foreign)
     with pytest.raises(StoreError, match="is a directory"):
         Store(tmp_path)
+
+
+def test_a_reader_refuses_a_missing_store_and_creates_nothing(tmp_path):
+    missing = tmp_path.resolve() / "results" / "s.sqlite"
+    with pytest.raises(MissingStoreError, match=f"no results store at {re.escape(str(missing))}$"):
+        Store(missing, create=False)
+    assert not missing.parent.exists()
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    with pytest.raises(StoreError, match="an empty file, not a jamming store"):
+        Store(empty, create=False)
+    Store(missing).close()  # a writer creates it; then a reader opens it
+    with Store(missing, create=False) as store:
+        assert store.sweeps() == {}
+
+
+def test_relative_paths_resolve_against_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    with Store("results/s.sqlite") as store:
+        assert store.path == tmp_path.resolve() / "elsewhere" / "results" / "s.sqlite"
+        assert store.path.is_absolute() and store.path.is_file()
+
+
+def test_every_store_error_names_the_store(tmp_path):
+    blocker = tmp_path.resolve() / "a-file"
+    blocker.write_text("")
+    path = blocker / "s.sqlite"
+    named = rf"^results store at {re.escape(str(path))}: .*File exists"
+    with pytest.raises(StoreError, match=named):
+        Store(path)
+    store = Store(tmp_path / "s.sqlite")
+    store.close()
+    with pytest.raises(StoreError, match=r"^results store at .*s\.sqlite: .*closed database"):
+        store.statuses("demo")
+    with pytest.raises(StoreError, match=r"^results store at .*: .*closed database"):
+        store.put(Record("demo", "k", "1", {}, "ok"))
 
 
 def test_refuses_another_schema_version(tmp_path):
