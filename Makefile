@@ -1,6 +1,7 @@
 # jamming: the two commands that do everything on a fresh machine are
 #   make paper    venv + install, validate every claim, figures, paper/main.pdf
 #   make test     venv + install, the test suite
+# and make docs: the API reference (Sphinx HTML in docs/_build/html; any warning fails it).
 # Variables: SCALE (quick|paper|full, default paper), WORKERS (Dask worker processes for the
 # sweeps, default 2; empty = in-process), VENV, PYTHON, TORCH (pip spec installed first).
 
@@ -16,7 +17,7 @@ EXECUTOR := $(if $(strip $(WORKERS)),--workers $(WORKERS),)
 TEX_PACKAGES := latexmk texlive-latex-recommended texlive-latex-extra \
                 texlive-fonts-recommended texlive-science
 
-.PHONY: install test validate figures paper bench lint clean check-latex
+.PHONY: install test validate figures paper bench lint docs clean check-latex
 
 install: $(VENV)/.installed
 
@@ -60,6 +61,15 @@ bench: install
 lint: install
 	$(BIN)/ruff check .
 
+# The API reference from the docstrings, with README, CONTRIBUTING, benchmarks/README and the
+# pages of docs/ (sources in docs/sphinx); installs the docs extra when Sphinx is missing.
+# A fresh build (-E) so that -W sees every warning, also on a rerun.
+docs: install
+	$(BIN)/python -c "import sphinx, numpydoc, myst_parser" 2>/dev/null || \
+	  $(BIN)/python -m pip install --quiet -e ".[docs]"
+	$(BIN)/python -m sphinx -E -W --keep-going -q -b html docs/sphinx docs/_build/html
+	@echo "API reference: docs/_build/html/index.html"
+
 clean:
-	rm -rf paper/figures paper/generated
+	rm -rf paper/figures paper/generated docs/_build
 	cd paper && rm -f main.aux main.bbl main.blg main.fdb_latexmk main.fls main.log main.out main.pdf

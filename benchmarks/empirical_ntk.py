@@ -2,11 +2,11 @@
 
 The kernel is :math:`\\Theta = JJ^\\top` (512 x 512) with :math:`J` the Jacobian of the
 outputs with respect to all parameters, for ``DenseNetwork(d=10, width=1024, depth=1,
-relu, W_std=1.5, b_std=0.05)`` (``stax.serial(Dense(1024, 1.5, 0.05), Relu, Dense(1, 1.5,
-0.05))``, P = 12289 parameters) on N = 512 points of the sphere of radius sqrt(d), float64,
-CPU. d = 10 is the dimension of the project's sphere experiments and the example of the
-issue; the anchor's cost grows with d (P ~ (d + 2) h) and ours does not, so the script also
-prints the ratio at d = 30 and d = 100 (information, not the headline).
+relu, W_std=1.5, bias=True, b_std=0.05)`` (``stax.serial(Dense(1024, 1.5, 0.05), Relu,
+Dense(1, 1.5, 0.05))``, P = 12289 parameters) on N = 512 points of the sphere of radius
+sqrt(d), float64, CPU. d = 10 is the dimension of the project's sphere experiments and the
+example of the issue; the anchor's cost grows with d (P ~ (d + 2) h) and ours does not, so
+the script also prints the ratio at d = 30 and d = 100 (information, not the headline).
 
 - anchor: ``empirical_ntk_loop``, the textbook computation: a Python loop over the inputs,
   one forward pass and one ``torch.autograd.grad`` per input for a row of :math:`J`, then
@@ -56,8 +56,8 @@ N_DATA, INPUT_DIM, WIDTH, W_STD, B_STD, THREADS = 512, 10, 1024, 1.5, 0.05, 1
 
 
 def case(input_dim: int):
-    network = DenseNetwork(input_dim, WIDTH, depth=1, activation="relu", w_std=W_STD,
-                           b_std=B_STD)
+    network = DenseNetwork(input_dim, WIDTH, depth=1, activation="relu", W_std=W_STD,
+                           bias=True, b_std=B_STD)
     params = init_networks(network, 0)
     inputs = torch.as_tensor(sphere_inputs(N_DATA, input_dim, 1))
 

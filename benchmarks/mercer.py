@@ -1,8 +1,8 @@
 """Mercer eigenvalues of the two-layer ReLU NTK on S^9 (d = 10): mpmath (30 digits) vs scipy.
 
-Ours: ``jamming.theory.mercer.mercer_eigenvalues(relu_ntk_kernel, 10, 100, dps=30)``, all
-of mu_0 ... mu_100 from one nested tanh-sinh rule in theta (t = cos theta), 30 significant
-digits each (odd mu_k >= 3 come out exactly 0).
+Ours: ``jamming.theory.mercer.mercer_eigenvalues(relu_ntk_kernel, 10, 100, dps=30,
+as_mpf=True)``, all of mu_0 ... mu_100 from one nested tanh-sinh rule in theta
+(t = cos theta), 30 significant digits each (odd mu_k >= 3 come out exactly 0).
 
 Anchor: the textbook double-precision computation, one ``scipy.integrate.quad`` per degree
 of the Funk–Hecke integral (omega_{d-2}/omega_{d-1}) int_{-1}^{1} kappa(t) P_k(t)
@@ -55,7 +55,7 @@ def scipy_eigenvalues(d: int = D, k_max: int = K_MAX) -> list[float]:
 
 
 def ours() -> list:
-    return mercer_eigenvalues(relu_ntk_kernel, D, K_MAX, dps=DPS)
+    return mercer_eigenvalues(relu_ntk_kernel, D, K_MAX, dps=DPS, as_mpf=True)
 
 
 def main() -> None:

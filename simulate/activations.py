@@ -1,8 +1,9 @@
 r"""The activation functions of the simulations, by name, in torch and in numpy.
 
 One registry for every simulator (feature maps, networks, random-feature spectra), with the
-names that :mod:`jamming.theory.kernels` uses for the same functions, so that a model written
-down once is read the same way by both sides:
+names that :mod:`jamming.theory.kernels` uses for the same functions (each a name of the
+registry :data:`jamming.theory.activations.REGISTRY`, one spelling, no aliases: ``identity``,
+not ``linear``), so that a model written down once is read the same way by both sides:
 
 - ``relu``: :math:`\max(z, 0)` (``stax.Relu()``);
 - ``tanh``: :math:`\tanh z`;
@@ -25,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erf, expit
 
+from jamming.validation import check_choice
+
 #: Every activation a simulator accepts, by its canonical name.
 ACTIVATIONS = ("relu", "tanh", "erf", "identity", "abs", "sin", "gelu", "sigmoid")
 
@@ -45,9 +48,7 @@ def check_activation(activation, allowed: tuple[str, ...] = ACTIVATIONS) -> str:
     ValueError
         Naming the allowed activations and the value received.
     """
-    if activation not in allowed:
-        raise ValueError(f"activation must be one of {', '.join(allowed)}; got {activation!r}")
-    return activation
+    return check_choice("activation", activation, allowed)
 
 
 def numpy_activation(activation: str):

@@ -8,6 +8,7 @@ and imports torch only when a GPU could be meant; :func:`torch_device` answers w
 
 from __future__ import annotations
 
+#: The device names that :func:`resolve_device` accepts.
 DEVICES = ("auto", "cpu", "cuda")
 
 

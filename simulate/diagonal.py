@@ -62,16 +62,16 @@ state frozen at the last in-bound iterate (reported, never dropped).
 Random numbers
 --------------
 ``numpy.random.default_rng(seed)``; batch indices (i.i.d. uniform over the n rows, *with*
-replacement within a batch) and label noise are drawn in blocks of :data:`_BLOCK` steps
+replacement within a batch) and label noise are drawn in blocks of :data:`!_BLOCK` steps
 (indices first, then noise), so a trajectory does not depend on ``record_every`` nor on
 the backend. The numba kernel and the numpy reference (``backend="numpy"``) consume the same
 numbers and agree to rounding.
 
 Sweeps
 ------
-:data:`WOODWORTH_SWEEP` (GD limit vs :math:`\alpha`, with a Richardson extrapolation in
-the step), :data:`LABEL_NOISE_SWEEP` (time-averaged label-noise GD vs the weighted Lasso) and
-:data:`SPARSE_FEATURES_SWEEP` (small-step SGD vs a large step decayed at 10 / 30 / 50 %).
+:data:`!WOODWORTH_SWEEP` (GD limit vs :math:`\alpha`, with a Richardson extrapolation in
+the step), :data:`!LABEL_NOISE_SWEEP` (time-averaged label-noise GD vs the weighted Lasso) and
+:data:`!SPARSE_FEATURES_SWEEP` (small-step SGD vs a large step decayed at 10 / 30 / 50 %).
 
 numba is imported inside the function that compiles the kernel, never at import time.
 """

@@ -70,7 +70,6 @@ from jamming.simulate.networks import (
     DenseNetwork,
     as_inputs,
     check_inputs,
-    check_real,
     forward,
     per_sample_gradient_function,
     per_sample_gradients_loop,
@@ -203,10 +202,11 @@ class NetworkSpec:
     r"""A fully connected network with scalar output in the NTK parametrisation, S1's layout.
 
     See the module docstring for the forward pass and the layout; :attr:`network` is the
-    same network as a :class:`~jamming.simulate.networks.DenseNetwork`. ``w_std``
+    same network as a :class:`~jamming.simulate.networks.DenseNetwork`. ``W_std``
     (:math:`\sigma_w`) multiplies every weight matrix, including the readout :math:`a`, and
-    ``b_std`` (:math:`\sigma_b`) every bias (used only when ``bias=True``); both as in
-    ``neural_tangents.stax.Dense``.
+    ``b_std`` (:math:`\sigma_b`) every bias; both as in ``neural_tangents.stax.Dense``, with
+    the bias convention of :mod:`~jamming.simulate.networks` (``b_std`` > 0 with
+    ``bias=True``, 0 without).
 
     Attributes
     ----------
@@ -219,8 +219,10 @@ class NetworkSpec:
     activation : {"relu", "tanh", "erf", "identity"}
     bias : bool
         Biases :math:`b^l` in the hidden layers (never at the output).
-    w_std, b_std : float
-        :math:`\sigma_w > 0` and :math:`\sigma_b > 0`.
+    W_std : float
+        :math:`\sigma_w > 0`.
+    b_std : float
+        :math:`\sigma_b`: > 0 with ``bias=True``, 0 without.
     """
 
     input_dim: int
@@ -228,8 +230,8 @@ class NetworkSpec:
     depth: int = 1
     activation: str = "relu"
     bias: bool = False
-    w_std: float = 1.0
-    b_std: float = 1.0
+    W_std: float = 1.0
+    b_std: float = 0.0
 
     def __post_init__(self):
         _check_count("input_dim", self.input_dim)
@@ -238,15 +240,15 @@ class NetworkSpec:
         check_activation(self.activation, FEATURE_ACTIVATIONS)
         if not isinstance(self.bias, bool):
             raise TypeError(f"bias must be a bool; got {self.bias!r}")
-        check_real("w_std", self.w_std)
-        check_real("b_std", self.b_std)
+        self.network  # noqa: B018 (DenseNetwork checks W_std, bias and b_std)
 
     @property
     def network(self) -> DenseNetwork:
         """The network as a :class:`~jamming.simulate.networks.DenseNetwork` (stax layout)."""
         return DenseNetwork(self.input_dim, self.width, depth=self.depth,
-                            activation=self.activation, w_std=self.w_std,
-                            b_std=(self.b_std if self.bias else None,) * self.depth + (None,))
+                            activation=self.activation, W_std=self.W_std,
+                            bias=(self.bias,) * self.depth + (False,),
+                            b_std=(self.b_std,) * self.depth + (0.0,))
 
     def parameter_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
         """``[(name, shape), ...]`` in the order of the Jacobian's columns.

@@ -44,7 +44,7 @@ Linear algebra (mixed precision). :math:`H_I + \rho` is kept in float32 for the 
 only; :math:`H_I = \Phi_I^\top\Phi_I` since :math:`y_\mu^2 = 1`, so :math:`Z` is never
 formed). The gradient :math:`-\nabla L(w) = \Phi^\top(y\odot\Delta_+) - \rho w` and the
 margins at the Newton point are computed in float64 from :math:`\Phi` at every step. Per
-problem (see :class:`_NewtonStep`):
+problem (see :class:`!_NewtonStep`):
 
 - :math:`\rho > 0` or :math:`|I| \ge N_\mathrm{eff}`: the float32 Cholesky factor of the
   float32 :math:`H_I + \rho`, if its pivots do not flag :math:`\mathrm{cond}(H_I)\,

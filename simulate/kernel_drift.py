@@ -71,10 +71,10 @@ def train_kernel_drift(network: DenseNetwork, params: dict, train_inputs, train_
                        keep_kernels: bool = False) -> DriftRun:
     r"""Train by full-batch gradient descent on the square loss and record the kernel drift.
 
-    :func:`jamming.simulate.networks.train` with :class:`~jamming.simulate.networks.
-    GradientDescent` and the ``"square"`` loss (summed over the points), observing the
-    empirical NTK on the kernel inputs, the outputs and the distance travelled (the loss is
-    the trainer's).
+    :func:`jamming.simulate.networks.train` with
+    :class:`~jamming.simulate.networks.GradientDescent` and the ``"square"`` loss (summed over
+    the points), observing the empirical NTK on the kernel inputs, the outputs and the
+    distance travelled (the loss is the trainer's).
 
     Every network of the parameter set is trained independently (one batched computation)
     on :math:`\mathcal{L}(\theta) = \frac12\sum_{\mu=1}^{n}(f(x_\mu;\theta) - y_\mu)^2` by
@@ -94,7 +94,7 @@ def train_kernel_drift(network: DenseNetwork, params: dict, train_inputs, train_
     ----------
     network : DenseNetwork
     params : dict of str to torch.Tensor
-        Initial parameter set (:func:`init_networks`); not modified.
+        Initial parameter set (:func:`.init_networks`); not modified.
     train_inputs : array_like or torch.Tensor, shape (n_train, d)
     train_targets : array_like, shape (n_train,) or (n_networks, n_train)
         :math:`y`, shared by the networks or one row each.

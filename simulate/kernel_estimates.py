@@ -97,9 +97,9 @@ def monte_carlo_kernels(network: DenseNetwork, inputs, n_networks: int, seed: in
                         keep_samples: bool = True) -> KernelEstimate:
     r"""NNGP (output covariance) and NTK (mean empirical NTK) over ``n_networks`` networks.
 
-    Networks ``0, ..., n_networks - 1`` of :func:`init_networks` with ``seed`` are drawn
+    Networks ``0, ..., n_networks - 1`` of :func:`.init_networks` with ``seed`` are drawn
     ``network_chunk`` at a time; for each, :math:`f_s(x)f_s(x')` and the structured
-    :func:`empirical_ntk`. As :math:`h\to\infty` the means tend to the NNGP and NTK of
+    :func:`.empirical_ntk`. As :math:`h\to\infty` the means tend to the NNGP and NTK of
     ``stax``'s ``kernel_fn`` (and for any :math:`h` the NNGP estimate is unbiased for
     :math:`\mathbb{E}f(x)f(x')`, the output covariance of the finite network, since
     :math:`\mathbb{E}f = 0`).
@@ -113,7 +113,7 @@ def monte_carlo_kernels(network: DenseNetwork, inputs, n_networks: int, seed: in
     seed : int
     device : {"cpu", "cuda", "auto"} or torch.device
     network_chunk : int or None
-        Networks per call; ``None``: bounded by ``CHUNK_ENTRIES`` as in :func:`empirical_ntk`
+        Networks per call; ``None``: bounded by ``CHUNK_ENTRIES`` as in :func:`.empirical_ntk`
         and by :math:`8\times 10^6/P` (the parameters of a chunk).
     keep_samples : bool
         Keep the per-network matrices (:math:`2Sn^2` floats) in the result.

@@ -27,6 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jamming.validation import check_choice
+
+#: The losses of the kernel flow (names of :data:`jamming.validation.LOSSES`).
 LOSSES = ("square", "quadratic-hinge")
 
 
@@ -46,13 +49,13 @@ class FlowResult:
         Outputs at the end.
     time : float
         :math:`\\eta t` of the last change of the active set (the end itself is the
-        :math:`t\to\\infty` limit when ``converged``, or ``until``).
+        :math:`t\\to\\infty` limit when ``converged``, or ``until``).
     events : int
         Changes of the active set.
     speed : float
-        Final :math:`\\|K\nabla\\mathcal{L}(f)\\|_\\infty`.
+        Final :math:`\\|K\\nabla\\mathcal{L}(f)\\|_\\infty`.
     converged : bool
-        Whether the :math:`t\to\\infty` limit was reached.
+        Whether the :math:`t\\to\\infty` limit was reached.
     """
 
     f: np.ndarray
@@ -83,7 +86,7 @@ class _LinearPiece:
         return out
 
 
-#: Gaps |1 - y f| below this count as on the margin, compatible with either side: the flow
+#: Gaps ``|1 - y f|`` below this count as on the margin, compatible with either side: the flow
 #: reaches the margin only as t -> infinity, where rounding would otherwise flip the set.
 MARGIN_TOLERANCE = 1e-12
 
@@ -103,7 +106,7 @@ def _keeps(f, y, loss, active) -> bool:
 
 def integrate_kernel_flow(kernel, y, f0, loss: str = "square", *, eta: float = 1.0,
                           until: float = np.inf, max_events: int = 10_000) -> FlowResult:
-    """Integrate :math:`\\dot f = -\\eta K\nabla_f\\mathcal{L}(f)` exactly, piece by piece.
+    """Integrate :math:`\\dot f = -\\eta K\\nabla_f\\mathcal{L}(f)` exactly, piece by piece.
 
     Parameters
     ----------
@@ -117,7 +120,7 @@ def integrate_kernel_flow(kernel, y, f0, loss: str = "square", *, eta: float = 1
     eta : float
         Learning rate (time unit).
     until : float
-        Stop at this time :math:`t` (default: the limit :math:`t\to\\infty`).
+        Stop at this time :math:`t` (default: the limit :math:`t\\to\\infty`).
     max_events : int
         Largest number of active-set changes.
 
@@ -125,8 +128,7 @@ def integrate_kernel_flow(kernel, y, f0, loss: str = "square", *, eta: float = 1
     -------
     FlowResult
     """
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    check_choice("loss", loss, LOSSES)
     if eta <= 0:
         raise ValueError(f"eta must be > 0; got {eta}")
     kernel = np.asarray(kernel, dtype=np.float64)

@@ -26,12 +26,11 @@ from jamming.simulate.networks import (
     DenseNetwork,
     as_inputs,
     as_parameters,
-    check_real,
     empirical_ntk,
     forward,
     network_outputs,
 )
-from jamming.validation import check_count
+from jamming.validation import check_count, check_real
 
 
 class HessianNorm(NamedTuple):
@@ -116,7 +115,7 @@ def output_hessian_norm(network: DenseNetwork, params: dict, inputs, *, seed: in
     ----------
     network : DenseNetwork
     params : dict of str to torch.Tensor
-        A parameter set (:func:`init_networks`).
+        A parameter set (:func:`.init_networks`).
     inputs : array_like or torch.Tensor, shape (n_data, d)
     seed : int
         Seed of the random starting vectors (``numpy.random.default_rng``).
@@ -141,7 +140,7 @@ def output_hessian_norm(network: DenseNetwork, params: dict, inputs, *, seed: in
     seed = check_count("seed", seed, minimum=0)
     max_iterations = check_count("max_iterations", max_iterations)
     n_starts = check_count("n_starts", n_starts)
-    tol = check_real("tol", tol)
+    tol = check_real("tol", tol, 0.0, strict=True)
     n_networks, n_data = params["W1"].shape[0], inputs.shape[0]
     rng = np.random.default_rng(seed)
 
@@ -201,7 +200,7 @@ def jacobian_operator_norm(network: DenseNetwork, params: dict, inputs, *,
     r""":math:`\|\nabla y\|`: the largest singular value of the Jacobian :math:`J` (n x P).
 
     :math:`\|J\|_\mathrm{op} = \sqrt{\lambda_\max(JJ^\top)}` with :math:`JJ^\top` the
-    empirical NTK on the inputs (:func:`empirical_ntk`). Returns shape ``(n_networks,)``.
+    empirical NTK on the inputs (:func:`.empirical_ntk`). Returns shape ``(n_networks,)``.
     """
     kernel = empirical_ntk(network, params, inputs, device=device)
     return np.sqrt(np.maximum(np.linalg.eigvalsh(kernel)[:, -1], 0.0))

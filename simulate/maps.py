@@ -109,6 +109,7 @@ class SGDResult:
 
     @property
     def n_diverged(self) -> int:
+        """Number of diverged trajectories."""
         return int(np.count_nonzero(self.diverged))
 
     @classmethod

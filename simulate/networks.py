@@ -19,11 +19,12 @@ n_L` (the hidden ``width`` of each of the :math:`L` = ``depth`` hidden layers, e
 
 where :math:`W^l` has shape ``(n_{l-1}, n_l)`` (``n_{L+1} = 1``; the orientation of stax,
 ``x @ W``) and :math:`b^l` shape ``(n_l,)``. Each layer has its own :math:`\sigma_w^l`
-(``w_std``), :math:`\sigma_b^l` (``b_std``; ``None``: no bias parameters in that layer, as
-``stax.Dense(b_std=None)``; ``0``: bias parameters that do not act) and, for hidden layers,
-activation :math:`\phi_l` (:mod:`jamming.simulate.activations`). A scalar attribute applies
-to every layer. The parametrisation sets the multipliers :math:`c` and the initial
-distribution (every entry independent):
+(``W_std``), bias flag (``bias``: whether the layer has bias parameters :math:`b^l`, which
+count in :math:`P` and give Jacobian columns; ``False`` is ``stax.Dense(b_std=None)``),
+:math:`\sigma_b^l` (``b_std``, the scale of those biases, 0 in a layer without them) and, for
+hidden layers, activation :math:`\phi_l` (:mod:`jamming.simulate.activations`). A scalar
+attribute applies to every layer. The parametrisation sets the multipliers :math:`c` and the
+initial distribution (every entry independent):
 
 ================  ===============================  ==================  =====================
 parameterization  :math:`c_w^l`                    :math:`c_b^l`       initial entries
@@ -43,6 +44,16 @@ training dynamics and tangent kernels. ``"mean_field"`` divides the readout by t
 instead of its square root, :math:`f = \frac{\sigma_w}{n_L}\sum_i a_i h^L_i` (Mei,
 Montanari & Nguyen), so that the output vanishes as :math:`n_L\to\infty` and the hidden
 layers must move to fit.
+
+Biases. ``bias=False`` (default) means no bias parameters, as ``b_std = 0`` in
+:mod:`jamming.theory.kernels`; ``bias=True`` with ``b_std`` :math:`= \sigma_b > 0` is the
+theory's ``b_std``. ``b_std`` is only a scale: it must be 0 where ``bias`` is ``False``
+(``ValueError`` otherwise, rather than a scale silently ignored). ``bias=True, b_std=0`` is
+refused in the ``"ntk"`` and ``"mean_field"`` parametrisations, where :math:`c_b = \sigma_b`
+makes those parameters never act (no output, zero gradient, zero Jacobian columns: the
+bias-free function and kernel with a larger :math:`P`); in ``"standard"`` it is legitimate,
+biases that start at 0 (:math:`c_b = 1`) and train. ``docs/notes/conventions.md`` gathers
+these conventions.
 
 Parameters
 ----------
@@ -118,23 +129,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
 
 from jamming.simulate.activations import ACTIVATIONS, check_activation, torch_activation
 from jamming.simulate.devices import torch_device
-from jamming.validation import check_count
+from jamming.validation import (
+    LOSSES,
+    check_choice,
+    check_count,
+    check_finite_array,
+    check_real,
+)
 
 #: Parametrisations of :class:`DenseNetwork` (module docstring).
 PARAMETERIZATIONS = ("ntk", "standard", "mean_field")
 
 #: Methods of :func:`empirical_ntk`.
 NTK_METHODS = ("structured", "jacobian")
-
-#: Per-point losses of :func:`losses` and :func:`train`.
-LOSSES = ("square", "hinge", "quadratic_hinge")
 
 #: Default bound on the entries of the temporaries of one vectorised call (2**24: 128 MB of
 #: float64), used to choose chunk sizes.
@@ -147,24 +160,6 @@ def _torch():
     import torch
 
     return torch
-
-
-def check_real(name: str, value, *, minimum: float = 0.0, strict: bool = True) -> float:
-    """Return ``value`` as a float if it is a finite real ``> minimum`` (``>=`` if not strict).
-
-    The check of network scales, step sizes and tolerances.
-
-    Raises
-    ------
-    ValueError
-        Naming ``name``, the allowed range and the value (bools and non-reals included).
-    """
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or (
-            value <= minimum if strict else value < minimum):
-        relation = ">" if strict else ">="
-        raise ValueError(f"{name} must be a finite number {relation} {minimum:g}; got "
-                         f"{value!r}")
-    return float(value)
 
 
 def _per_layer(name: str, value, count: int) -> tuple:
@@ -218,12 +213,15 @@ class DenseNetwork:
         :math:`c_w\, x\cdot W + c_b b`).
     activation : str or tuple of str
         Names from :data:`jamming.simulate.activations.ACTIVATIONS`, one per hidden layer.
-    w_std : float or tuple of float
+    W_std : float or tuple of float
         :math:`\sigma_w > 0` (``W_std`` of each ``Dense``), one per dense layer
         (``depth + 1``).
-    b_std : float, None or tuple
-        :math:`\sigma_b \ge 0` (``b_std`` of each ``Dense``) or ``None`` for no biases, one
-        per dense layer.
+    bias : bool or tuple of bool
+        Whether each dense layer has bias parameters (``False``: ``stax.Dense(b_std=None)``).
+    b_std : float or tuple of float
+        :math:`\sigma_b \ge 0`, the scale of each dense layer's biases: 0 where ``bias`` is
+        ``False``, and > 0 where it is ``True`` unless ``parameterization="standard"``
+        (module docstring, "Biases").
     parameterization : {"ntk", "standard", "mean_field"}
     """
 
@@ -231,8 +229,9 @@ class DenseNetwork:
     width: int | tuple[int, ...]
     depth: int = 1
     activation: str | tuple[str, ...] = "relu"
-    w_std: float | tuple[float, ...] = 1.0
-    b_std: float | None | tuple[float | None, ...] = None
+    W_std: float | tuple[float, ...] = 1.0
+    bias: bool | tuple[bool, ...] = False
+    b_std: float | tuple[float, ...] = 0.0
     parameterization: str = "ntk"
 
     def __post_init__(self):
@@ -242,14 +241,28 @@ class DenseNetwork:
             check_count("width", width)
         for activation in _per_layer("activation", self.activation, self.depth):
             check_activation(activation, ACTIVATIONS)
-        for w_std in self.w_stds:
-            check_real("w_std", w_std)
-        for b_std in self.b_stds:
-            if b_std is not None:
-                check_real("b_std", b_std, strict=False)
-        if self.parameterization not in PARAMETERIZATIONS:
-            raise ValueError(f"parameterization must be one of {', '.join(PARAMETERIZATIONS)}; "
-                             f"got {self.parameterization!r}")
+        for W_std in self.W_stds:
+            check_real("W_std", W_std, 0.0, strict=True)
+        check_choice("parameterization", self.parameterization, PARAMETERIZATIONS)
+        for layer, (bias, b_std) in enumerate(zip(self.biases, self.b_stds, strict=True), 1):
+            self._check_bias(layer, bias, b_std)
+
+    def _check_bias(self, layer: int, bias, b_std) -> None:
+        """The bias convention of one dense layer (module docstring, "Biases")."""
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be a bool or a tuple of bools; got {self.bias!r}")
+        b_std = check_real("b_std", b_std, 0.0)
+        if not bias and b_std != 0.0:
+            raise ValueError(f"b_std must be 0 in dense layer {layer}, which has no bias "
+                             f"parameters (bias=False); got {b_std!r}: pass bias=True for "
+                             "biases of that scale")
+        if bias and b_std == 0.0 and self.parameterization != "standard":
+            raise ValueError(
+                f"b_std must be > 0 in dense layer {layer}, which has bias parameters: with "
+                f"parameterization={self.parameterization!r} biases of scale 0 never act "
+                "(zero output, gradient and Jacobian columns); pass bias=False for a layer "
+                "without bias (the same function and kernel), or "
+                "parameterization='standard' for biases that start at 0 and train")
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -268,19 +281,19 @@ class DenseNetwork:
         return _per_layer("activation", self.activation, self.depth)
 
     @property
-    def w_stds(self) -> tuple[float, ...]:
+    def W_stds(self) -> tuple[float, ...]:
         """:math:`\\sigma_w` of each of the :math:`L + 1` dense layers."""
-        return _per_layer("w_std", self.w_std, self.depth + 1)
+        return _per_layer("W_std", self.W_std, self.depth + 1)
 
     @property
-    def b_stds(self) -> tuple[float | None, ...]:
-        """:math:`\\sigma_b` (or ``None``) of each of the :math:`L + 1` dense layers."""
+    def b_stds(self) -> tuple[float, ...]:
+        """:math:`\\sigma_b` of each of the :math:`L + 1` dense layers (0 without biases)."""
         return _per_layer("b_std", self.b_std, self.depth + 1)
 
     @property
     def biases(self) -> tuple[bool, ...]:
-        """Whether each dense layer has bias parameters."""
-        return tuple(b_std is not None for b_std in self.b_stds)
+        """Whether each of the :math:`L + 1` dense layers has bias parameters."""
+        return _per_layer("bias", self.bias, self.depth + 1)
 
     def fan_ins(self) -> list[int]:
         """:math:`[n_0, \\dots, n_L]`: the fan-in of each of the :math:`L+1` dense layers."""
@@ -290,17 +303,16 @@ class DenseNetwork:
         """The :class:`LayerScales` of each dense layer (module docstring)."""
         scales = []
         last = self.depth
-        for layer, (fan_in, w_std, b_std) in enumerate(zip(self.fan_ins(), self.w_stds,
+        for layer, (fan_in, W_std, b_std) in enumerate(zip(self.fan_ins(), self.W_stds,
                                                            self.b_stds, strict=True)):
-            b_std = 0.0 if b_std is None else b_std
             if self.parameterization == "standard":
-                scales.append(LayerScales(1.0, 1.0, 1.0, 1.0, w_std / math.sqrt(fan_in),
+                scales.append(LayerScales(1.0, 1.0, 1.0, 1.0, W_std / math.sqrt(fan_in),
                                           b_std))
             elif self.parameterization == "mean_field" and layer == last:
-                scales.append(LayerScales(w_std / fan_in, b_std, w_std ** 2 / fan_in ** 2,
+                scales.append(LayerScales(W_std / fan_in, b_std, W_std ** 2 / fan_in ** 2,
                                           b_std ** 2, 1.0, 1.0))
             else:
-                scales.append(LayerScales(w_std / math.sqrt(fan_in), b_std, w_std ** 2 / fan_in,
+                scales.append(LayerScales(W_std / math.sqrt(fan_in), b_std, W_std ** 2 / fan_in,
                                           b_std ** 2, 1.0, 1.0))
         return scales
 
@@ -413,9 +425,7 @@ def check_inputs(inputs, input_dim: int | None = None) -> np.ndarray:
     if input_dim is not None and array.shape[1] != input_dim:
         raise ValueError(f"inputs must have {input_dim} columns (input_dim); got shape "
                          f"{array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError("inputs must be finite")
-    return array
+    return check_finite_array("inputs", array)
 
 
 def as_parameters(network: DenseNetwork, params, device=None):
@@ -913,24 +923,23 @@ def empirical_ntk_loop(network: DenseNetwork, params: dict, inputs, inputs2=None
 
 
 def _check_loss(loss: str, reduction: str) -> None:
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
-    if reduction not in ("sum", "mean"):
-        raise ValueError(f"reduction must be 'sum' or 'mean'; got {reduction!r}")
+    check_choice("loss", loss, LOSSES)
+    check_choice("reduction", reduction, ("sum", "mean"))
 
 
 def losses(outputs, targets, loss: str = "square", reduction: str = "sum"):
     r"""Per-network loss :math:`L_s = \sum_\mu \ell(f_{s\mu}, y_{s\mu})` (or the mean).
 
     Per point: ``"square"`` :math:`\ell = \frac12 (f - y)^2`; ``"hinge"``
-    :math:`\ell = \max(0, 1 - yf)`; ``"quadratic_hinge"`` :math:`\ell = \frac12\max(0,
+    :math:`\ell = \max(0, 1 - yf)`; ``"quadratic-hinge"`` :math:`\ell = \frac12\max(0,
     1 - yf)^2` (labels :math:`y = \pm1` for the hinges).
 
     Parameters
     ----------
     outputs, targets : torch.Tensor, shape (..., n_data)
         Broadcast together.
-    loss : {"square", "hinge", "quadratic_hinge"}
+    loss : {"square", "hinge", "quadratic-hinge"}
+        :data:`jamming.validation.LOSSES`.
     reduction : {"sum", "mean"}
         Over the last axis.
 
@@ -1037,7 +1046,7 @@ class GradientDescent:
     learning_rate: float
 
     def __post_init__(self):
-        check_real("learning_rate", self.learning_rate)
+        check_real("learning_rate", self.learning_rate, 0.0, strict=True)
 
     def init(self, values) -> None:
         """No state."""
@@ -1075,10 +1084,10 @@ class Adam:
     eps: float = 1e-8
 
     def __post_init__(self):
-        check_real("learning_rate", self.learning_rate)
-        check_real("eps", self.eps)
+        check_real("learning_rate", self.learning_rate, 0.0, strict=True)
+        check_real("eps", self.eps, 0.0, strict=True)
         for name in ("beta1", "beta2"):
-            value = check_real(name, getattr(self, name), strict=False)
+            value = check_real(name, getattr(self, name), 0.0)
             if value >= 1:
                 raise ValueError(f"{name} must be in [0, 1); got {value!r}")
 
@@ -1130,7 +1139,7 @@ def newton_refinement(max_iterations: int = 50, tol: float = 1e-14):
         shape ``(n_networks, P)``.
     """
     max_iterations = check_count("max_iterations", max_iterations)
-    tol = check_real("tol", tol)
+    tol = check_real("tol", tol, 0.0, strict=True)
 
     def refine(objective, vector, *data):
         torch = _torch()
@@ -1205,7 +1214,8 @@ def train(network: DenseNetwork, params: dict, inputs, targets, *, optimizer, re
     optimizer : GradientDescent or Adam
     record_at : sequence of int
         Increasing steps :math:`\ge 0`.
-    loss : {"square", "hinge", "quadratic_hinge"}
+    loss : {"square", "hinge", "quadratic-hinge"}
+        :data:`jamming.validation.LOSSES`.
     reduction : {"sum", "mean"}
         Over the points of the batch.
     batch_size : int or None
@@ -1250,7 +1260,7 @@ def train(network: DenseNetwork, params: dict, inputs, targets, *, optimizer, re
             raise ValueError(f"batch_size must be <= n_data = {n_data}; got {batch_size}")
         rng = np.random.default_rng(check_count("seed", seed, minimum=0))
     if alpha is not None:
-        alpha = check_real("alpha", alpha)
+        alpha = check_real("alpha", alpha, 0.0, strict=True)
     with torch.no_grad():
         reference = (torch.zeros_like(targets) if alpha is None
                      else _forward(network, params, inputs))

@@ -11,13 +11,14 @@ second layer has no bias). Parameters are stored as one float64 vector
 ``theta = [a (m), w (m), b (m), c (0 or 1)]`` (``p = 3m`` or ``3m + 1``).
 
 This is :class:`jamming.simulate.networks.DenseNetwork` ``(1, m, depth=1,
-activation="relu", parameterization="standard", b_std=(s, s if output_bias else None))``
-(any :math:`s`) with ``W1 = w[None, :]``, ``b1 = b``, ``W2 = a[:, None]``, ``b2 = [c]``: the
-same function and, up to the column order, the same Jacobian (tests/simulate/test_relu1d.py
-checks both). The model keeps its own flat vector and numpy/numba code because its SGD runs
-millions of single-sample steps, for which a compiled loop over one vector is the fast path
-(measured against numpy below; a per-step pass of a batched torch network is slower still),
-and its recorded results are tied to this numpy arithmetic bit for bit.
+activation="relu", parameterization="standard", bias=(True, output_bias),
+b_std=(s, s if output_bias else 0.0))`` (any :math:`s`) with ``W1 = w[None, :]``,
+``b1 = b``, ``W2 = a[:, None]``, ``b2 = [c]``: the same function and, up to the column
+order, the same Jacobian (tests/simulate/test_relu1d.py checks both). The model keeps its
+own flat vector and numpy/numba code because its SGD runs millions of single-sample steps,
+for which a compiled loop over one vector is the fast path (measured against numpy below; a
+per-step pass of a batched torch network is slower still), and its recorded results are tied
+to this numpy arithmetic bit for bit.
 
 Initialisation (seeded): :math:`w_j, b_j \sim N(0, \mathrm{hidden\_scale}^2)`,
 :math:`a_j \sim N(0, \mathrm{init\_scale}^2/m)`, :math:`c = 0` (both scales 1 by default).
@@ -47,7 +48,7 @@ Schedules
 then ``eta_small`` (the decay) for the rest; same total number of steps.
 
 Diagnostics (recorded every ``record_every`` steps, step 0 included)
--------------------------------------------------------------------
+--------------------------------------------------------------------
 * train and test loss;
 * ``jacobian_rank``: the number of singular values of the Jacobian
   :math:`\phi_\theta(X)\in\mathbb{R}^{n\times p}` (rows :math:`\nabla_\theta f(x_i)`) above
@@ -95,6 +96,7 @@ import numpy as np
 from jamming.validation import check_count as _check_int
 from jamming.validation import check_positive as _check_positive
 
+#: The targets of :func:`make_data` and :func:`train_relu1d` (see the module docstring).
 TARGETS = ("paper", "sine")
 SCHEDULES = ("small", "large")
 #: Labels of the 12 training points of the authors' notebook (inputs mapped to [-1, 1]).

@@ -79,7 +79,7 @@ Divergence: a trajectory whose update is not finite or has ``|theta| > bound`` (
 ``1e3 * theta_star``) is frozen at its last in-bound value, flagged in ``diverged`` with the
 step in ``diverged_at``, and counted by ``n_diverged``; nothing is dropped.
 
-numba is imported inside :func:`_kernels`, never at import time.
+numba is imported inside :func:`!_kernels`, never at import time.
 """
 
 from __future__ import annotations

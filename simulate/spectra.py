@@ -42,7 +42,7 @@ def kernel_gram_spectrum(kernel, n_data: int, input_dim: int, seed: int) -> np.n
     kernel : callable
         ``kernel(x1, x2)`` with arrays of shapes ``(n1, d)`` and ``(n2, d)`` returning an
         array of shape ``(n1, n2)`` (e.g. a closed form, or the mean of
-        :func:`monte_carlo_kernels` wrapped in a lambda).
+        :func:`.monte_carlo_kernels` wrapped in a lambda).
     n_data : int
         :math:`n \ge 1`.
     input_dim : int

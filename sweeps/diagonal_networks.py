@@ -27,9 +27,9 @@ def woodworth_point(params: dict) -> dict:
     Parameters
     ----------
     params : dict
-        ``n``, ``d``, ``r`` (data sizes, :func:`sparse_regression_data`), ``alpha``,
+        ``n``, ``d``, ``r`` (data sizes, :func:`.sparse_regression_data`), ``alpha``,
         ``seed`` (data seed), ``eta_factor`` (step as a fraction of the stability bound,
-        :func:`gd_step_size` with ``beta_scale = 2 max|beta*|``), ``max_steps``,
+        :func:`.gd_step_size` with ``beta_scale = 2 max|beta*|``), ``max_steps``,
         ``stop_loss`` (stop once the train loss is below it), ``check_every`` (how often
         the loss is checked).
 
@@ -109,7 +109,7 @@ def label_noise_point(params: dict) -> dict:
     Parameters
     ----------
     params : dict
-        ``n``, ``d``, ``r``, ``data_seed`` (:func:`sparse_regression_data`), ``alpha``,
+        ``n``, ``d``, ``r``, ``data_seed`` (:func:`.sparse_regression_data`), ``alpha``,
         ``eta``, ``sigma``, ``n_steps``, ``n_runs`` (noise seeds), ``seed`` (root of the
         noise seeds ``derive_seed(seed, k)``).
 

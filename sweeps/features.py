@@ -46,14 +46,14 @@ def _first_layer_rank(spec: NetworkSpec, n_data: int, rng) -> tuple[int, np.ndar
     Returns
     -------
     rank : int
-        :func:`numerical_rank` of the Jacobian, shape ``(n_data, P)``.
+        :func:`.numerical_rank` of the Jacobian, shape ``(n_data, P)``.
     first : numpy.ndarray, shape (n_data, width)
         The first hidden layer's pre-activations on the inputs.
     """
     weights = init_parameters(spec, rng)
     inputs = sphere_inputs(n_data, spec.input_dim, rng)
     rank, _ = numerical_rank(empirical_ntk_features(spec, weights, inputs))
-    first = spec.w_std / math.sqrt(spec.input_dim) * inputs @ weights["W1"].numpy().T
+    first = spec.W_std / math.sqrt(spec.input_dim) * inputs @ weights["W1"].numpy().T
     if spec.bias:
         first = first + spec.b_std * weights["b1"].numpy()
     return int(rank), first
@@ -75,13 +75,17 @@ def jacobian_rank_trial(params: dict) -> dict:
     """
     rng = np.random.default_rng(params["seed"])
     spec = NetworkSpec(params["input_dim"], params["width"], depth=params["depth"],
-                       activation=params["activation"], bias=params["bias"])
+                       activation=params["activation"], bias=params["bias"],
+                       b_std=JACOBIAN_B_STD if params["bias"] else 0.0)
     n_data = 3 * spec.n_parameters
     rank, first = _first_layer_rank(spec, n_data, rng)
     return {"rank": rank, "n_parameters": spec.n_parameters, "n_data": n_data,
             "dead": int(np.sum(np.all(first <= 0, axis=0))),
             "always_active": int(np.sum(np.all(first > 0, axis=0)))}
 
+
+#: :math:`\sigma_b` of the networks with biases of the Jacobian-rank sweep.
+JACOBIAN_B_STD = 1.0
 
 JACOBIAN_CASES = {
     "quick": [("relu", False, 1, 5, 8), ("relu", True, 1, 5, 8), ("tanh", False, 1, 5, 8),
@@ -130,13 +134,14 @@ def relu_rank_trial(params: dict) -> dict:
     Returns
     -------
     dict
-        ``rank`` (:func:`numerical_rank` of the empirical-NTK features), ``n_parameters``
+        ``rank`` (:func:`.numerical_rank` of the empirical-NTK features), ``n_parameters``
         (P), ``n_data``, and the array ``active_counts`` (int64, shape ``(width,)``): for
         each hidden neuron the number of data points where its pre-activation is > 0.
     """
     rng = np.random.default_rng(params["seed"])
+    # a point without biases carries b_std = 1.0 too (in its seed), unused
     spec = NetworkSpec(params["input_dim"], params["width"], activation="relu",
-                       bias=params["bias"], b_std=params["b_std"])
+                       bias=params["bias"], b_std=params["b_std"] if params["bias"] else 0.0)
     n_data = int(params["load"]) * spec.n_parameters
     rank, first = _first_layer_rank(spec, n_data, rng)
     return {"rank": rank, "n_parameters": spec.n_parameters, "n_data": n_data,

@@ -31,7 +31,7 @@ from jamming.sweeps.spec import SweepSpec, derive_seed
 #: Fixed data: ``N_TRAIN`` + ``N_TEST`` points on the sphere of radius sqrt(INPUT_DIM) and
 #: standard normal targets, from ``DATA_SEED``.
 N_TRAIN, N_TEST, INPUT_DIM, DATA_SEED = 8, 4, 4, 27_001
-#: Architecture: depth 1, W_std, no biases (b_std None; b_std = 0 in the theory).
+#: Architecture: depth 1, W_std, no biases (``bias=False``; ``b_std = 0`` in the theory).
 FW_DEPTH, FW_W_STD = 1, 1.5
 #: Gradient descent: learning rate and recorded steps (the last is T). eta * lambda_max of
 #: the infinite-width kernel is about 0.1 for both activations (see the claim module).
@@ -89,8 +89,7 @@ def finite_width_trials(params: dict, device: str = "cpu") -> dict:
     train, test, targets = finite_width_data()
     inputs = np.concatenate([train, test])
     network = DenseNetwork(INPUT_DIM, int(params["width"]), depth=int(params["depth"]),
-                           activation=params["activation"], w_std=float(params["w_std"]),
-                           b_std=None)
+                           activation=params["activation"], W_std=float(params["w_std"]))
     with torch.no_grad():
         weights = init_networks(network, int(params["seed"]), int(params["n_networks"]),
                                 device=device)

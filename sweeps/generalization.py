@@ -44,7 +44,7 @@ def nested_training_curve(params: dict) -> dict:
         ``n_features``, ``n_star`` (last SAT size), and arrays over the sizes ``sizes``:
         ``sat``, ``test_loss`` (mean per test point), ``excess_z_last_sat`` and
         ``excess_z_first_unsat`` (paired z-scores of the test-loss excess over the sizes
-        :math:`N^*` and :math:`N^*+1`, :func:`paired_excess_z`), ``test_error``
+        :math:`N^*` and :math:`N^*+1`, :func:`.paired_excess_z`), ``test_error``
         (0-1), ``w_norm``, ``train_loss`` (the sum over the training points).
     """
     rng = np.random.default_rng(params["seed"])
@@ -86,7 +86,7 @@ def nested_training_curve(params: dict) -> dict:
 
 #: Instances per (psi, d), per scale. Each instance draws ``2.5 phi_c(psi)`` points per
 #: feature, so that its transition lies inside the data; an instance separable on all of
-#: them would fail loudly (:func:`last_separable_size`) and be reported as a failed point.
+#: them would fail loudly (:func:`.last_separable_size`) and be reported as a failed point.
 TEST_CUSP_GRIDS = {
     "quick": {"psis": (1.0,), "dims": (40,), "instances": 12},
     "paper": {"psis": (0.5, 1.0, 2.0), "dims": (40, 80, 160), "instances": 40},

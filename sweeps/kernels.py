@@ -28,8 +28,8 @@ def kernel_monte_carlo_trials(params: dict, device: str = "cpu") -> dict:
     Parameters
     ----------
     params : dict
-        ``activation``, ``depth``, ``width``, ``w_std``, ``b_std`` (``None``: no biases),
-        ``n_networks``, ``seed``.
+        ``activation``, ``depth``, ``width``, ``w_std`` (the network's ``W_std``), ``b_std``
+        (``None``: no biases, ``DenseNetwork(bias=False)``), ``n_networks``, ``seed``.
     device : {"cpu", "cuda"}
 
     Returns
@@ -43,8 +43,8 @@ def kernel_monte_carlo_trials(params: dict, device: str = "cpu") -> dict:
 
     inputs = kernel_inputs()
     network = DenseNetwork(INPUT_DIM, params["width"], depth=params["depth"],
-                           activation=params["activation"], w_std=params["w_std"],
-                           b_std=params["b_std"])
+                           activation=params["activation"], W_std=params["w_std"],
+                           bias=params["b_std"] is not None, b_std=params["b_std"] or 0.0)
     estimate = monte_carlo_kernels(network, inputs, params["n_networks"], params["seed"],
                                    device=device)
     return {"inputs": inputs, "nngp_samples": estimate.nngp_samples,

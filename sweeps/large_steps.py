@@ -36,7 +36,7 @@ SGD_THETA0_RANGE = (0.1, 0.9)
 #: Trajectories whose first steps are recorded for the figure.
 SGD_EXAMPLE_ORBITS = 4
 SGD_EXAMPLE_STEPS = 60
-#: |theta - theta_star| below which a trajectory counts as converged.
+#: ``|theta - theta_star|`` below which a trajectory counts as converged.
 SGD_CONVERGED_TOL = 1e-8
 
 

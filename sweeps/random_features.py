@@ -31,8 +31,11 @@ def random_feature_spectrum_trials(params: dict) -> dict:
     Parameters
     ----------
     params : dict
-        ``activation`` (a key of :data:`ACTIVATIONS`), ``n0``, ``phi`` (= n0/m),
-        ``psi`` (= n0/n1), ``repeats``, ``seed``.
+        ``activation`` (one of :data:`jamming.simulate.rf_spectrum.ACTIVATIONS`), ``n0``,
+        ``phi`` (= n0/m), ``psi`` (= n0/n1), ``repeats``, ``seed``: Pennington & Worah's
+        :math:`\\phi, \\psi`, the ``dim_per_sample`` and ``dim_per_feature`` of
+        :mod:`jamming.theory.random_matrix` (not the package's load and features per
+        dimension).
 
     Returns
     -------

@@ -124,7 +124,7 @@ SPARSE_FEATURES_SWEEP = SweepSpec(
 )
 
 
-#: Root seed of :data:`RELU_SPARSE_FEATURES_SWEEP`; seed index ``s`` gives the same
+#: Root seed of :data:`!RELU_SPARSE_FEATURES_SWEEP`; seed index ``s`` gives the same
 #: initialisation and sample sequence to both schedules (paired comparison).
 RELU1D_ROOT_SEED = 2023_10_03
 
@@ -148,7 +148,7 @@ RELU1D_GRIDS = {
 
 
 def relu1d_grid(scale: str) -> list[dict]:
-    """Points of :data:`RELU_SPARSE_FEATURES_SWEEP`: seeds x (small, large + decay)."""
+    """Points of :data:`!RELU_SPARSE_FEATURES_SWEEP`: seeds x (small, large + decay)."""
     grid = RELU1D_GRIDS[scale]
     points = []
     for s in range(grid["seeds"]):
@@ -162,7 +162,7 @@ def relu1d_grid(scale: str) -> list[dict]:
 
 
 def relu1d_point(params: dict) -> dict:
-    """Sweep function: :func:`train_relu1d` with the default backend."""
+    """Sweep function: :func:`.train_relu1d` with the default backend."""
     return train_relu1d(params)
 
 

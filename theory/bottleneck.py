@@ -32,6 +32,8 @@ from scipy.special import roots_hermite
 from jamming.theory.activations import resolve_activation
 from jamming.theory.kernels import ACTIVATIONS, DEFAULT_DEGREE, check_inputs, dual_activation
 from jamming.validation import check_count as _check_count
+from jamming.validation import check_finite_array as _check_finite_array
+from jamming.validation import check_nonnegative as _check_nonnegative
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,10 @@ def bottleneck_kernels(x1, x2=None, w=None, *, activation: str = "relu", w_std: 
         ``"relu"`` (closed forms) or a smooth activation name of
         :data:`jamming.theory.kernels.ACTIVATIONS` without parameters.
     w_std, u_std, b_std, v_std : float
-        Standard deviations :math:`\sigma_w, \sigma_u, \sigma_b, \sigma_v` (``>= 0``).
+        Standard deviations :math:`\sigma_w, \sigma_u, \sigma_b, \sigma_v` (finite,
+        ``>= 0``) of the parameters ``w, u, b, v``, named after them because each layer of
+        this model has its own (the one :math:`\sigma_w` of every layer of
+        :func:`jamming.theory.kernels.nngp_ntk` is ``W_std``, as in ``stax``).
     degree : int
         Gauss–Hermite nodes per axis.
 
@@ -161,15 +166,14 @@ def bottleneck_kernels(x1, x2=None, w=None, *, activation: str = "relu", w_std: 
     """
     degree = _check_count("degree", degree)
     for name, v in (("w_std", w_std), ("u_std", u_std), ("b_std", b_std), ("v_std", v_std)):
-        if not (math.isfinite(v) and v >= 0):
-            raise ValueError(f"{name} must be finite and >= 0; got {v}")
+        _check_nonnegative(name, v)
     x1, x2 = check_inputs(x1, x2)
     same = x2 is None
     x2 = x1 if same else x2
     d = x1.shape[1]
     gram = x1 @ x2.T / d
     if w is not None:
-        w = np.asarray(w, dtype=np.float64)
+        w = _check_finite_array("w", w)
         if w.shape != (d,):
             raise ValueError(f"w must have shape (d,) = ({d},); got {w.shape}")
         h1 = w_std * (x1 @ w) / math.sqrt(d)

@@ -51,6 +51,9 @@ from scipy.optimize import brentq
 from scipy.special import gammaln, logsumexp, ndtr
 
 from jamming.validation import check_count as _check_count
+from jamming.validation import check_finite as _check_finite
+from jamming.validation import check_scalar as _check_scalar
+from jamming.validation import elementwise as _elementwise
 
 #: Critical load of linear separability with random labels (Cover 1965).
 ALPHA_C_RANDOM_LABELS = 2.0
@@ -76,6 +79,7 @@ def _log_binomial_lower_tail(m: int, n_terms: int) -> float:
     return float(min(0.0, logsumexp(log_binomials) - m * math.log(2.0)))
 
 
+@_elementwise("n_data", "n_eff")
 def log_cover_probability(n_data: int, n_eff: int) -> float:
     r"""Natural logarithm of Cover's separability probability, without overflow at any size.
 
@@ -92,14 +96,14 @@ def log_cover_probability(n_data: int, n_eff: int) -> float:
 
     Parameters
     ----------
-    n_data : int
+    n_data : int or array_like of int
         Number of labelled points, :math:`N_\mathrm{data} \ge 1`.
-    n_eff : int
+    n_eff : int or array_like of int
         Dimension of the feature space (effective parameters), :math:`N_\mathrm{eff} \ge 1`.
 
     Returns
     -------
-    float
+    float, or numpy.ndarray of the broadcast shape of ``n_data`` and ``n_eff``
         :math:`\log p(N_\mathrm{data}, N_\mathrm{eff}) \le 0`; exactly 0 when
         :math:`N_\mathrm{data} \le N_\mathrm{eff}`.
     """
@@ -120,6 +124,7 @@ def log_cover_probability(n_data: int, n_eff: int) -> float:
     return _log_binomial_lower_tail(m, n_eff)
 
 
+@_elementwise("n_data", "n_eff")
 def cover_probability(n_data: int, n_eff: int) -> float:
     r"""Cover's probability that random labels on points in general position are separable.
 
@@ -131,14 +136,14 @@ def cover_probability(n_data: int, n_eff: int) -> float:
 
     Parameters
     ----------
-    n_data : int
+    n_data : int or array_like of int
         Number of labelled points, :math:`\ge 1`.
-    n_eff : int
+    n_eff : int or array_like of int
         Dimension of the feature space, :math:`\ge 1`.
 
     Returns
     -------
-    float
+    float, or numpy.ndarray of the broadcast shape of ``n_data`` and ``n_eff``
         The probability, in [0, 1].
 
     Examples
@@ -161,18 +166,18 @@ def cover_probability(n_data: int, n_eff: int) -> float:
 
 
 def cover_curve(n_data, n_eff: int) -> np.ndarray:
-    """:func:`cover_probability` over an array of ``n_data`` at one ``n_eff``.
+    """:func:`cover_probability` over ``n_data`` flattened and truncated to integers.
 
     Parameters
     ----------
-    n_data : array_like of int, shape (n,)
+    n_data : array_like, shape (n,)
     n_eff : int
 
     Returns
     -------
     numpy.ndarray, shape (n,)
     """
-    return np.array([cover_probability(int(n), int(n_eff)) for n in np.ravel(n_data)])
+    return cover_probability(np.ravel(n_data).astype(np.int64), int(n_eff))
 
 
 def cover_probability_normal(n_data, n_eff):
@@ -242,6 +247,7 @@ class ReplicaSymmetryWarning(UserWarning):
     """A replica-symmetric value was returned where replica symmetry is broken."""
 
 
+@_elementwise("kappa")
 def gardner_capacity(kappa: float) -> float:
     r"""Critical load of the spherical perceptron with stability (margin) :math:`\kappa`.
 
@@ -261,14 +267,14 @@ def gardner_capacity(kappa: float) -> float:
 
     Parameters
     ----------
-    kappa : float
+    kappa : float or array_like
         Margin :math:`\kappa` (finite), for weights normalised as :math:`\|w\|^2 = N` and
         patterns with unit-variance entries: constraints :math:`y_\mu w\cdot x_\mu/\sqrt{N}
         \ge \kappa`.
 
     Returns
     -------
-    float
+    float, or numpy.ndarray of the shape of ``kappa``
         :math:`\alpha_c(\kappa)`.
 
     References
@@ -276,7 +282,7 @@ def gardner_capacity(kappa: float) -> float:
     E. Gardner, "The space of interactions in neural network models", J. Phys. A 21, 257
     (1988). M. Stojnic, "Negative spherical perceptron", arXiv:1306.3979 (2013).
     """
-    kappa = float(kappa)
+    kappa = _check_scalar("kappa", kappa)
     if not math.isfinite(kappa):
         raise ValueError(f"kappa must be a finite number; got {kappa}")
     if kappa < 0:
@@ -331,8 +337,13 @@ class QuadraticHingeUnsat:
     w_norm_sq: float
 
 
+@_elementwise("s")
 def unsat_load(s: float) -> float:
-    r"""The load :math:`\alpha(s) = I_2(s)/\Phi(s)^2` of the UNSAT branch at parameter ``s``."""
+    r"""The load :math:`\alpha(s) = I_2(s)/\Phi(s)^2` of the UNSAT branch at parameter ``s``.
+
+    ``s`` is a finite float or an array (then so is the result, of its shape).
+    """
+    s = _check_finite("s", s)
     return _second_moment_above(s) / float(ndtr(s)) ** 2
 
 
@@ -348,6 +359,7 @@ def _unsat_load_excess(s: float) -> float:
     return numerator / (0.5 + e) ** 2
 
 
+@_elementwise("alpha")
 def quadratic_hinge_unsat(alpha: float) -> QuadraticHingeUnsat:
     r"""The UNSAT branch of the linear model with the quadratic hinge and random labels.
 
@@ -379,12 +391,13 @@ def quadratic_hinge_unsat(alpha: float) -> QuadraticHingeUnsat:
 
     Parameters
     ----------
-    alpha : float
+    alpha : float or array_like
         Load :math:`\alpha > 2`.
 
     Returns
     -------
     QuadraticHingeUnsat
+        For an array ``alpha`` every field is an array of its shape (the branch as a curve).
         Accurate to about 1e-12 relative (``s`` from Brent's method on a cancellation-free
         form of :math:`\alpha(s) - 2`).
 
@@ -394,7 +407,7 @@ def quadratic_hinge_unsat(alpha: float) -> QuadraticHingeUnsat:
     M-estimators in high dimensions", IEEE Trans. Inf. Theory 64, 5592 (2018) (CGMT).
     S. Franz, G. Parisi, "The simplest model of jamming", J. Phys. A 49, 145001 (2016).
     """
-    alpha = float(alpha)
+    alpha = _check_scalar("alpha", alpha)
     if not (math.isfinite(alpha) and alpha > ALPHA_C_RANDOM_LABELS):
         raise ValueError(f"alpha must be a finite number > 2 (the UNSAT phase); got {alpha}")
     excess = alpha - ALPHA_C_RANDOM_LABELS
@@ -420,6 +433,7 @@ def _unsat_point(alpha: float, s: float) -> QuadraticHingeUnsat:
     )
 
 
+@_elementwise("alpha")
 def quadratic_hinge_unsat_expansion(alpha: float) -> QuadraticHingeUnsat:
     r"""Leading behaviour of :func:`quadratic_hinge_unsat` as :math:`\alpha \to 2^+`.
 
@@ -436,9 +450,10 @@ def quadratic_hinge_unsat_expansion(alpha: float) -> QuadraticHingeUnsat:
     :math:`N_\Delta/N_\mathrm{eff}` from the isostatic value 1 and the jump of the loss to
     :math:`1/\pi` are the signatures of the jamming transition of this model; the
     coefficients are checked against a sympy series in the tests (see
-    :func:`unsat_branch_series`). Relative error :math:`O(\sqrt\epsilon)`.
+    :func:`unsat_branch_series`). Relative error :math:`O(\sqrt\epsilon)`. ``alpha`` as in
+    :func:`quadratic_hinge_unsat` (a float or an array).
     """
-    alpha = float(alpha)
+    alpha = _check_scalar("alpha", alpha)
     if not (math.isfinite(alpha) and alpha > ALPHA_C_RANDOM_LABELS):
         raise ValueError(f"alpha must be a finite number > 2 (the UNSAT phase); got {alpha}")
     eps = alpha - ALPHA_C_RANDOM_LABELS

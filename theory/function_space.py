@@ -46,6 +46,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jamming.validation import check_choice as _check_choice
+
+#: The losses of the kernel flow (names of :data:`jamming.validation.LOSSES`).
 LOSSES = ("square", "quadratic-hinge")
 
 
@@ -177,7 +180,7 @@ def kernel_flow_fixed_point(kernel: np.ndarray, y: np.ndarray, f0: np.ndarray,
                       hessian_diagonal=hessian, zero_modes=count_zero_modes(spectrum))
 
 
-#: Gaps |1 - y f| below this are points on the margin (rounding of the least-squares steps).
+#: Gaps ``|1 - y f|`` below this are points on the margin (rounding of the least-squares steps).
 MARGIN_TOLERANCE = 1e-12
 
 
@@ -226,8 +229,7 @@ def _exact_line_search(z, b, c, direction) -> np.ndarray:
 
 
 def _check_loss(loss: str) -> None:
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    _check_choice("loss", loss, LOSSES)
 
 
 def square_loss_flow(kernel, y, f0, times, eta: float = 1.0, *, kernel_test_train=None,

@@ -12,10 +12,14 @@ normalized. The network of depth :math:`L` (``depth`` hidden layers) is
 
 in the NTK parametrization: a dense layer maps :math:`x\in\mathbb{R}^{n}` to
 :math:`z = \sigma_w W x/\sqrt{n} + \sigma_b b` with :math:`W_{ij}, b_i \sim N(0, 1)` the trained
-parameters (:math:`\sigma_w` = ``W_std``, :math:`\sigma_b` = ``b_std``; ``b_std = 0`` is
-``neural_tangents``' ``b_std=None``). As all hidden widths tend to infinity, the pre-activations
-are a Gaussian process with covariance (NNGP kernel) :math:`K` and the neural tangent kernel is
-:math:`\Theta`. Starting from the input covariance and :math:`\Theta = 0`,
+parameters (:math:`\sigma_w` = ``W_std``, :math:`\sigma_b` = ``b_std``). ``b_std = 0`` means
+*no bias*: a bias of scale 0 adds nothing to :math:`z`, to :math:`K` or to :math:`\Theta` (its
+gradient carries the factor :math:`\sigma_b`), so the kernels are those of the bias-free
+network, ``neural_tangents``' ``b_std=None`` and ``DenseNetwork(bias=False)`` of
+:mod:`jamming.simulate.networks`; a bias of scale :math:`\sigma_b > 0` is ``bias=True,
+b_std=sigma_b`` there (``docs/notes/conventions.md``). As all hidden widths tend to infinity,
+the pre-activations are a Gaussian process with covariance (NNGP kernel) :math:`K` and the
+neural tangent kernel is :math:`\Theta`. Starting from the input covariance and :math:`\Theta = 0`,
 
 .. math::
 
@@ -77,7 +81,7 @@ softplus     4       2e-8       8e-12      1e-14      9e-15
 silu         4       1e-8       8e-12      3e-13      3e-13
 gelu         4       3e-7       3e-12      4e-16      9e-15
 any of them  1       2e-7       1e-10      2e-13      2e-15
-the others  25      ≤ 2e-2     ≤ 2e-3     ≤ 9e-5     ≤ 9e-8
+the others   25      ≤ 2e-2     ≤ 2e-3     ≤ 9e-5     ≤ 9e-8
 ===========  ======  =========  =========  =========  =========
 
 so at the default ``degree = 100`` the error is below 1e-12 for variances :math:`q\le 1` and
@@ -130,6 +134,7 @@ from jamming.theory.activations import (
     resolve_activation,
 )
 from jamming.validation import check_count as _check_count
+from jamming.validation import check_finite_array as _check_finite_array
 
 #: Activation families with closed-form dual kernels (see the module docstring).
 _CLOSED_FORM_FAMILIES = ("abrelu", "erf", "gelu", "sin")
@@ -332,7 +337,8 @@ def dual_activation(q1, q2, c, activation="relu", *, params=None, method: str = 
     Parameters
     ----------
     q1, q2, c : array_like
-        Variances and covariance, broadcastable to a common shape; :math:`c^2\le q_1 q_2`.
+        Variances and covariance, finite, broadcastable to a common shape;
+        :math:`c^2\le q_1 q_2`.
     activation, params
         See :func:`jamming.theory.activations.resolve_activation`.
     method : {"auto", "closed", "quadrature"}
@@ -351,7 +357,7 @@ def dual_activation(q1, q2, c, activation="relu", *, params=None, method: str = 
     _check_method(method)
     degree = _check_count("degree", degree)
     ops = _NumpyOps()
-    q1, q2, c = (np.asarray(a, dtype=np.float64) for a in (q1, q2, c))
+    q1, q2, c = (_check_finite_array(name, a) for name, a in (("q1", q1), ("q2", q2), ("c", c)))
     shape = np.broadcast_shapes(q1.shape, q2.shape, c.shape)
     q1, q2, c = (np.broadcast_to(a, shape) for a in (q1, q2, c))
     k, kdot = _dual(ops, act, q1, q2, c, derivative, method, degree)
@@ -384,17 +390,27 @@ def _layer_stds(name: str, value, depth: int) -> list[float]:
 def check_inputs(x1, x2):
     """``x1`` (shape ``(n1, d)``) and ``x2`` (``(n2, d)`` or ``None``) as float64 arrays.
 
-    Torch tensors are passed through; the shapes are checked (``ValueError``).
+    Torch tensors are passed through. The shapes are checked and the entries must be finite
+    (``ValueError`` naming ``x1`` or ``x2``).
     """
-    x1 = np.asarray(x1, dtype=np.float64) if not _is_tensor(x1) else x1
+    x1 = _finite_inputs("x1", x1)
     if x1.ndim != 2 or x1.shape[0] < 1 or x1.shape[1] < 1:
         raise ValueError(f"x1 must have shape (n1, d) with n1, d >= 1; got {tuple(x1.shape)}")
     if x2 is not None:
-        x2 = np.asarray(x2, dtype=np.float64) if not _is_tensor(x2) else x2
+        x2 = _finite_inputs("x2", x2)
         if x2.ndim != 2 or x2.shape[0] < 1 or x2.shape[1] != x1.shape[1]:
             raise ValueError(f"x2 must have shape (n2, d) with d = {x1.shape[1]}; "
                              f"got {tuple(x2.shape)}")
     return x1, x2
+
+
+def _finite_inputs(name: str, x):
+    """``x`` as a finite float64 array, or the torch tensor itself once checked finite."""
+    if not _is_tensor(x):
+        return _check_finite_array(name, x)
+    if not bool(x.isfinite().all()):
+        raise ValueError(f"{name} must be finite; got NaN or infinite entries")
+    return x
 
 
 def _is_tensor(x) -> bool:
@@ -419,7 +435,8 @@ def nngp_ntk(x1, x2=None, depth: int = 1, activation="relu", W_std=1.0, b_std=0.
         See :func:`jamming.theory.activations.resolve_activation`; :data:`ACTIVATIONS`
         lists the names.
     W_std, b_std : float or sequence of ``depth + 1`` floats
-        Weight and bias standard deviations (``stax.Dense(W_std, b_std)``), ``>= 0``.
+        Weight and bias standard deviations (``stax.Dense(W_std, b_std)``), finite and
+        ``>= 0``; ``b_std = 0`` is a layer without bias (module docstring).
     params : mapping, optional
         Activation parameters (``alpha``; ``a, b``; ``a, b, c``).
     method : {"auto", "closed", "quadrature"}

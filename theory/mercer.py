@@ -88,6 +88,7 @@ import sympy
 
 from jamming.validation import check_count as _check_count
 from jamming.validation import check_real as _check_real
+from jamming.validation import elementwise as _elementwise
 
 #: Names of the one-hidden-layer ReLU kernels known to this module (see the module docstring).
 RELU_KERNELS = ("arccos0", "arccos1", "relu_ntk")
@@ -150,20 +151,29 @@ def sphere_legendre(k: int, d: int, t):
     return current
 
 
+@_elementwise("t")
 def arccos_kernel_0(t):
-    r"""Arc-cosine kernel of order 0, :math:`\kappa_0(t) = 1 - \arccos(t)/\pi`, in mpmath."""
+    r"""Arc-cosine kernel of order 0, :math:`\kappa_0(t) = 1 - \arccos(t)/\pi`, in mpmath.
+
+    ``t`` in :math:`[-1, 1]`: a number (an ``mpf`` is returned) or an array (a float64 array
+    of its shape), as for the other kernels of this module.
+    """
     return 1 - mpmath.acos(t) / mpmath.pi
 
 
+@_elementwise("t")
 def arccos_kernel_1(t):
-    r""":math:`\kappa_1(t) = (\sqrt{1-t^2} + t(\pi - \arccos t))/\pi`, in mpmath."""
+    r""":math:`\kappa_1(t) = (\sqrt{1-t^2} + t(\pi - \arccos t))/\pi`, in mpmath (``t`` as in
+    :func:`arccos_kernel_0`)."""
     return (mpmath.sqrt(1 - t * t) + t * (mpmath.pi - mpmath.acos(t))) / mpmath.pi
 
 
+@_elementwise("t")
 def relu_ntk_kernel(t):
     r"""NTK of the two-layer ReLU network, :math:`t\,\kappa_0(t) + \kappa_1(t)`, in mpmath.
 
     Normalisation of Bietti & Mairal (2019), :math:`\kappa(1) = 2`; see the module docstring.
+    ``t`` as in :func:`arccos_kernel_0`.
     """
     angle = mpmath.acos(t)  # t kappa_0 + kappa_1 = (2 t (pi - angle) + sqrt(1 - t^2)) / pi
     return (2 * t * (mpmath.pi - angle) + mpmath.sqrt(1 - t * t)) / mpmath.pi
@@ -252,7 +262,8 @@ def _funk_hecke_pass(kappa, d: int, k_max: int, wp: int, dps: int, zero_digits: 
 
 
 def mercer_eigenvalues(kappa: Callable, d: int, k_max: int, dps: int = 30, *,
-                       zero_digits: int | None = None, max_level: int = 14) -> list:
+                       zero_digits: int | None = None, max_level: int = 14,
+                       as_mpf: bool = False) -> np.ndarray | list:
     r"""Mercer eigenvalues :math:`\mu_0,\dots,\mu_{k_\mathrm{max}}` of :math:`\kappa(x\cdot y)`
     on :math:`S^{d-1}` with the uniform probability measure (Funk–Hecke formula).
 
@@ -296,20 +307,25 @@ def mercer_eigenvalues(kappa: Callable, d: int, k_max: int, dps: int = 30, *,
         ReLU NTK. Default ``dps + 10``.
     max_level : int
         Most halvings of the quadrature step (default 14) before ``ArithmeticError``.
+    as_mpf : bool
+        Return the ``mpf`` values at the final working precision instead of float64 (for
+        comparisons beyond double precision, or logarithms of neighbouring eigenvalues).
 
     Returns
     -------
-    list of mpmath.mpf, length k_max + 1
+    numpy.ndarray, shape (k_max + 1,), float64; or list of mpmath.mpf if ``as_mpf``
         :math:`\mu_0,\dots,\mu_{k_\mathrm{max}}`, each with ``dps`` correct significant
-        digits (or exactly 0 as above), carried at the final working precision (convert with
-        ``float`` for double precision).
+        digits (or exactly 0 as above) before rounding to float64.
 
     Examples
     --------
-    >>> mu = mercer_eigenvalues(relu_ntk_kernel, 3, 4)
-    >>> [mpmath.nstr(m, 12) for m in mu]
-    ['0.5', '0.333333333333', '0.078125', '0.0', '0.00520833333333']
+    >>> mercer_eigenvalues(relu_ntk_kernel, 3, 4).tolist()
+    [0.5, 0.3333333333333333, 0.078125, 0.0, 0.005208333333333333]
+    >>> mpmath.nstr(mercer_eigenvalues(relu_ntk_kernel, 3, 4, as_mpf=True)[1], 20)
+    '0.33333333333333333333'
     """
+    if not isinstance(as_mpf, bool):
+        raise TypeError(f"as_mpf must be a bool; got {as_mpf!r}")
     if not callable(kappa):
         raise TypeError(f"kappa must be a callable t -> kappa(t); got {kappa!r}")
     d = _check_count("d", d, 2)
@@ -337,11 +353,12 @@ def mercer_eigenvalues(kappa: Callable, d: int, k_max: int, dps: int = 30, *,
                     needed = max(needed, dps + lost + 3, wp + 5)
                 result.append(value)
         if needed == wp:
-            return result
+            return result if as_mpf else np.array([float(m) for m in result])
         wp = needed
     raise ArithmeticError("mercer_eigenvalues: working precision did not settle")
 
 
+@_elementwise("nu", "k")
 def power_kernel_eigenvalue(nu, d: int, k: int, dps: int = 30) -> mpmath.mpf:
     r"""Exact Funk–Hecke eigenvalue of :math:`\kappa(t) = (1-t)^\nu` on :math:`S^{d-1}`.
 
@@ -352,14 +369,18 @@ def power_kernel_eigenvalue(nu, d: int, k: int, dps: int = 30) -> mpmath.mpf:
 
     Parameters
     ----------
-    nu : float or mpmath number
+    nu : float, mpmath number or array_like
         Exponent, :math:`\nu > -(d-1)/2` (integrability).
     d : int
         Dimension, :math:`\ge2`.
-    k : int
+    k : int or array_like of int
         Degree, :math:`\ge0`.
     dps : int
         Working decimal digits.
+
+    Returns
+    -------
+    mpmath.mpf, or a float64 array of the broadcast shape of array ``nu`` and ``k``
     """
     d = _check_count("d", d, 2)
     k = _check_count("k", k, 0)
@@ -536,13 +557,13 @@ def endpoint_decay_law(d: int, nu: float, c_plus: float, c_minus: float) -> Deca
 def predicted_decay(name: str, d: int) -> DecayLaw:
     r"""Predicted decay of the Mercer eigenvalues of a ReLU kernel on :math:`S^{d-1}`.
 
-    =============  ===========  ========================================  ==========
-    kernel         exponent     constant                                  non-zero k
-    =============  ===========  ========================================  ==========
-    ``arccos0``    :math:`d`    :math:`2^{d-1}\Gamma(d/2)^2/\pi^2`        odd
-    ``arccos1``    :math:`d+2`  :math:`2^d\Gamma(d/2)\Gamma(d/2+1)/\pi^2`  even
-    ``relu_ntk``   :math:`d`    :math:`2^{d-1}\Gamma(d/2)^2/\pi^2`        even
-    =============  ===========  ========================================  ==========
+    =============  ===========  =========================================  ==========
+    kernel         exponent     constant                                   non-zero k
+    =============  ===========  =========================================  ==========
+    ``arccos0``    :math:`d`    :math:`2^{d-1}\Gamma(d/2)^2/\pi^2`         odd
+    ``arccos1``    :math:`d+2`  :math:`2^d\Gamma(d/2)\Gamma(d/2+1)/\pi^2`   even
+    ``relu_ntk``   :math:`d`    :math:`2^{d-1}\Gamma(d/2)^2/\pi^2`         even
+    =============  ===========  =========================================  ==========
 
     On the other parity class the eigenvalues vanish exactly beyond :math:`k = 1` (the odd
     parts of :math:`\kappa_1` and of the NTK are :math:`t/2` and :math:`t`; the even part of

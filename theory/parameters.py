@@ -70,14 +70,14 @@ symmetries of ReLU networks", ICML (2023). S. Spigler, M. Geiger *et al.*, J. Ph
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from numbers import Real
 
 from scipy.stats import f as f_distribution
 
 from jamming.theory.activations import subset
 from jamming.validation import check_count as _check_count
+from jamming.validation import check_real as _check_real
+from jamming.validation import elementwise as _elementwise
 
 #: Activations covered by :func:`effective_parameters`.
 ACTIVATIONS = subset("relu", "tanh", "erf", "identity")
@@ -431,7 +431,8 @@ def shallow_relu_rank(input_dim: int, active_counts, n_data: int, *,
                                n_symmetries=n_weights - rank, explanation=explanation)
 
 
-def stable_neuron_probability(input_dim: int, *, w_std: float = 1.0,
+@_elementwise("input_dim", "W_std", "b_std")
+def stable_neuron_probability(input_dim: int, *, W_std: float = 1.0,
                               b_std: float = 1.0) -> float:
     r"""Probability that a first-layer ReLU neuron with bias is stable on the data sphere.
 
@@ -451,20 +452,25 @@ def stable_neuron_probability(input_dim: int, *, w_std: float = 1.0,
 
     Parameters
     ----------
-    input_dim : int
+    input_dim : int or array_like of int
         :math:`d \ge 1`.
-    w_std, b_std : float
-        :math:`\sigma_w, \sigma_b > 0`.
+    W_std, b_std : float or array_like
+        :math:`\sigma_w, \sigma_b > 0` (``stax.Dense(W_std, b_std)``).
+
+    Returns
+    -------
+    float, or numpy.ndarray of the broadcast shape of the array arguments
+        :math:`p`.
     """
     d = _check_count("input_dim", input_dim)
-    for name, value in (("w_std", w_std), ("b_std", b_std)):
-        if isinstance(value, bool) or not isinstance(value, Real) or not (
-                math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
-    return float(f_distribution.sf(d * (w_std / b_std) ** 2, 1, d))
+    W_std = _check_real("W_std", W_std, 0.0, strict=True)
+    b_std = _check_real("b_std", b_std, 0.0, strict=True)
+    return float(f_distribution.sf(d * (W_std / b_std) ** 2, 1, d))
 
 
-def expected_shallow_relu_rank(input_dim: int, width: int, *, w_std: float = 1.0,
+@_elementwise("input_dim", "width", "W_std", "b_std")
+def expected_shallow_relu_rank(input_dim: int, width: int, *,
+                               W_std: float = 1.0,
                                b_std: float = 1.0) -> float:
     r"""Mean rank of a one-hidden-layer ReLU network with bias, data dense on the sphere.
 
@@ -477,9 +483,11 @@ def expected_shallow_relu_rank(input_dim: int, width: int, *, w_std: float = 1.0
         \mathbb{E}\,N_\mathrm{eff} = (d+1)\,\big[h(1-p) + 1 - (1-p/2)^h\big]
 
     for :math:`N_\mathrm{data}\to\infty` (without bias the rank is :math:`hd` exactly).
+    Arguments as in :func:`stable_neuron_probability`, and ``width`` :math:`h\ge1` (int or
+    array_like of int); a float, or an array of the broadcast shape of the array arguments.
     """
     h = _check_count("width", width)
-    p = stable_neuron_probability(input_dim, w_std=w_std, b_std=b_std)
+    p = stable_neuron_probability(input_dim, W_std=W_std, b_std=b_std)
     return (input_dim + 1) * (h * (1.0 - p) + 1.0 - (1.0 - p / 2.0) ** h)
 
 

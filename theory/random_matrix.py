@@ -33,7 +33,12 @@ where :math:`P = P(t)` solves the quartic
         {1 - P_\phi P_\psi\, t\,\zeta}, \qquad P_\phi = 1 + (P-1)\phi,\
         P_\psi = 1 + (P-1)\psi
 
-(Pennington & Worah 2017, Theorem 1). The density is
+(Pennington & Worah 2017, Theorem 1). In code their :math:`\phi` and :math:`\psi` are
+``dim_per_sample`` (:math:`n_0/m = d/N_\mathrm{data}`) and ``dim_per_feature``
+(:math:`n_0/n_1 = d/N_\mathrm{eff}`): elsewhere in the package ``phi`` is the load
+:math:`N_\mathrm{data}/N_\mathrm{eff}` (as in :func:`marchenko_pastur_edges`) and ``psi`` is
+:math:`N_\mathrm{eff}/d` (features per input dimension, :mod:`jamming.theory.teacher`), the
+reciprocal of theirs. The density is
 :math:`\rho(\lambda) = -\operatorname{Im} G(\lambda + i0^+)/\pi` on the branch with
 :math:`G(z)\sim 1/z` at infinity (followed down from :math:`\lambda + i\infty`). Special
 cases: :math:`\zeta = 0` gives Marchenko–Pastur with ratio :math:`n_1/m = \phi/\psi` scaled
@@ -66,23 +71,31 @@ from scipy.integrate import quad
 
 from jamming.theory.activations import gaussian_moments
 from jamming.validation import check_real as _check_real
+from jamming.validation import elementwise as _elementwise
 
 # --------------------------------------------------------------------------------------------
 # Marchenko–Pastur and Edelman
 # --------------------------------------------------------------------------------------------
 
 
+@_elementwise("phi")
 def marchenko_pastur_edges(phi: float) -> tuple[float, float]:
-    """Edges :math:`(1\\mp\\sqrt\\phi)^2` of the non-zero spectrum of ``K / N_eff``."""
-    phi = float(phi)
-    if not (math.isfinite(phi) and phi > 0):
-        raise ValueError(f"phi must be a finite number > 0; got {phi}")
+    """Edges :math:`(1\\mp\\sqrt\\phi)^2` of the non-zero spectrum of ``K / N_eff``.
+
+    ``phi`` is :math:`N_\\mathrm{data}/N_\\mathrm{eff} > 0`, a float or an array; the edges
+    are floats, or arrays of its shape.
+    """
+    phi = _check_real("phi", phi, 0.0, strict=True)
     root = math.sqrt(phi)
     return (1.0 - root) ** 2, (1.0 + root) ** 2
 
 
+@_elementwise("phi")
 def smallest_nonzero_eigenvalue(phi: float) -> float:
-    """Limit of the smallest non-zero eigenvalue of ``K / N_eff``: :math:`(1-\\sqrt\\phi)^2`."""
+    """Limit of the smallest non-zero eigenvalue of ``K / N_eff``: :math:`(1-\\sqrt\\phi)^2`.
+
+    ``phi`` as in :func:`marchenko_pastur_edges` (float or array).
+    """
     return marchenko_pastur_edges(phi)[0]
 
 
@@ -99,12 +112,13 @@ def marchenko_pastur_density(x, phi: float) -> np.ndarray:
     x : array_like, shape (n,) or scalar
         Eigenvalue(s).
     phi : float
-        :math:`N_\mathrm{data}/N_\mathrm{eff} > 0`.
+        :math:`N_\mathrm{data}/N_\mathrm{eff} > 0` (one value).
 
     Returns
     -------
     numpy.ndarray, shape of ``x``
     """
+    phi = _check_real("phi", phi, 0.0, strict=True)
     low, high = marchenko_pastur_edges(phi)
     x = np.asarray(x, dtype=np.float64)
     inside = (x > low) & (x < high)
@@ -113,11 +127,14 @@ def marchenko_pastur_density(x, phi: float) -> np.ndarray:
     return np.where(inside, value, 0.0)
 
 
+@_elementwise("phi")
 def marchenko_pastur_atom(phi: float) -> float:
-    """Mass :math:`\\max(0, 1 - 1/\\phi)` of the zero eigenvalue in the spectrum of ``K/N_eff``."""
-    low, _ = marchenko_pastur_edges(phi)  # validates phi
-    del low
-    return max(0.0, 1.0 - 1.0 / float(phi))
+    """Mass :math:`\\max(0, 1 - 1/\\phi)` of the zero eigenvalue in the spectrum of ``K/N_eff``.
+
+    ``phi`` as in :func:`marchenko_pastur_edges` (float or array).
+    """
+    phi = _check_real("phi", phi, 0.0, strict=True)
+    return max(0.0, 1.0 - 1.0 / phi)
 
 
 def edelman_hard_edge_mean() -> float:
@@ -135,9 +152,10 @@ def edelman_hard_edge_mean() -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def _check_pw(phi, psi, eta, zeta):
-    phi = _check_real("phi", phi, 0.0, strict=True)
-    psi = _check_real("psi", psi, 0.0, strict=True)
+def _check_pw(dim_per_sample, dim_per_feature, eta, zeta):
+    """The checked :math:`(\\phi, \\psi, \\eta, \\zeta)` of Pennington & Worah."""
+    phi = _check_real("dim_per_sample", dim_per_sample, 0.0, strict=True)
+    psi = _check_real("dim_per_feature", dim_per_feature, 0.0, strict=True)
     eta = _check_real("eta", eta, 0.0, strict=True)
     zeta = _check_real("zeta", zeta, 0.0, high=eta)
     return phi, psi, eta, zeta
@@ -218,7 +236,8 @@ def _pw_track(z: np.ndarray, phi, psi, eta, zeta) -> np.ndarray:
     return roots[np.arange(len(z)), np.argmin(np.abs(roots - current[:, None]), axis=1)]
 
 
-def pennington_worah_stieltjes(z, phi: float, psi: float, eta: float, zeta: float):
+def pennington_worah_stieltjes(z, dim_per_sample: float, dim_per_feature: float, eta: float,
+                               zeta: float):
     r"""Stieltjes transform :math:`G(z) = \int\rho(\lambda)d\lambda/(z-\lambda)` of the limiting
     spectrum of :math:`M = YY^\top/m` (Pennington & Worah 2017; module docstring).
 
@@ -232,8 +251,9 @@ def pennington_worah_stieltjes(z, phi: float, psi: float, eta: float, zeta: floa
     ----------
     z : complex or array_like of complex, shape (n,)
         Spectral parameter(s) with :math:`\operatorname{Im}z\ge0` and :math:`z\ne0`.
-    phi, psi : float
-        :math:`\phi = n_0/m > 0`, :math:`\psi = n_0/n_1 > 0`.
+    dim_per_sample, dim_per_feature : float
+        Pennington & Worah's :math:`\phi = n_0/m > 0` and :math:`\psi = n_0/n_1 > 0`: input
+        dimensions per sample and per feature (module docstring).
     eta, zeta : float
         :math:`\eta = E f(z)^2 > 0`, :math:`0\le\zeta = (E f'(z))^2\le\eta`.
 
@@ -241,7 +261,7 @@ def pennington_worah_stieltjes(z, phi: float, psi: float, eta: float, zeta: floa
     -------
     complex, or numpy.ndarray of complex of the shape of ``z``
     """
-    phi, psi, eta, zeta = _check_pw(phi, psi, eta, zeta)
+    phi, psi, eta, zeta = _check_pw(dim_per_sample, dim_per_feature, eta, zeta)
     array = np.asarray(z, dtype=complex)
     flat = array.reshape(-1)
     if np.any(flat.imag < 0) or np.any(flat == 0) or not np.all(np.isfinite(flat)):
@@ -250,7 +270,8 @@ def pennington_worah_stieltjes(z, phi: float, psi: float, eta: float, zeta: floa
     return complex(result) if result.ndim == 0 else result
 
 
-def pennington_worah_density(x, phi: float, psi: float, eta: float, zeta: float) -> np.ndarray:
+def pennington_worah_density(x, dim_per_sample: float, dim_per_feature: float, eta: float,
+                             zeta: float) -> np.ndarray:
     r"""Continuous part :math:`\rho(\lambda) = -\operatorname{Im}G(\lambda+i0^+)/\pi` of the
     limiting spectral density of :math:`M = YY^\top/m` (:math:`n_1` eigenvalues).
 
@@ -260,14 +281,14 @@ def pennington_worah_density(x, phi: float, psi: float, eta: float, zeta: float)
     Parameters
     ----------
     x : array_like, shape (n,) or scalar
-    phi, psi, eta, zeta : float
-        As in :func:`pennington_worah_stieltjes`.
+    dim_per_sample, dim_per_feature, eta, zeta : float
+        As in :func:`pennington_worah_stieltjes` (one value each).
 
     Returns
     -------
     numpy.ndarray, shape of ``x``
     """
-    phi, psi, eta, zeta = _check_pw(phi, psi, eta, zeta)
+    phi, psi, eta, zeta = _check_pw(dim_per_sample, dim_per_feature, eta, zeta)
     x = np.asarray(x, dtype=np.float64)
     flat = x.reshape(-1)
     out = np.zeros(flat.shape)
@@ -278,20 +299,25 @@ def pennington_worah_density(x, phi: float, psi: float, eta: float, zeta: float)
     return out.reshape(x.shape)
 
 
-def pennington_worah_atom(phi: float, psi: float, eta: float, zeta: float) -> float:
+@_elementwise("dim_per_sample", "dim_per_feature", "eta", "zeta")
+def pennington_worah_atom(dim_per_sample: float, dim_per_feature: float, eta: float,
+                          zeta: float) -> float:
     r"""Mass of the eigenvalue 0 in the limiting spectrum of :math:`M = YY^\top/m`.
 
     :math:`1 - \mathrm{rank}/n_1`: :math:`\max(0, 1-\psi/\phi)` when :math:`\zeta<\eta`
     (rank :math:`\min(n_1, m)`), :math:`\max(0, 1-\psi, 1-\psi/\phi)` when
-    :math:`\zeta = \eta` (linear :math:`f`, rank :math:`\min(n_0, n_1, m)`).
+    :math:`\zeta = \eta` (linear :math:`f`, rank :math:`\min(n_0, n_1, m)`). Arguments as in
+    :func:`pennington_worah_stieltjes`, floats or arrays (then an array of their broadcast
+    shape).
     """
-    phi, psi, eta, zeta = _check_pw(phi, psi, eta, zeta)
+    phi, psi, eta, zeta = _check_pw(dim_per_sample, dim_per_feature, eta, zeta)
     if zeta == eta:
         return max(0.0, 1.0 - psi, 1.0 - psi / phi)
     return max(0.0, 1.0 - psi / phi)
 
 
-def pennington_worah_edges(phi: float, psi: float, eta: float, zeta: float) -> list[float]:
+def pennington_worah_edges(dim_per_sample: float, dim_per_feature: float, eta: float,
+                           zeta: float) -> list[float]:
     r"""Edges of the support of the continuous part of the Pennington–Worah spectrum.
 
     The edges are among the real :math:`z > 0` at which the equation for :math:`G` has a
@@ -301,8 +327,9 @@ def pennington_worah_edges(phi: float, psi: float, eta: float, zeta: float) -> l
 
     Parameters
     ----------
-    phi, psi, eta, zeta : float
-        As in :func:`pennington_worah_stieltjes`.
+    dim_per_sample, dim_per_feature, eta, zeta : float
+        As in :func:`pennington_worah_stieltjes` (one value each: the number of edges
+        depends on them).
 
     Returns
     -------
@@ -313,7 +340,7 @@ def pennington_worah_edges(phi: float, psi: float, eta: float, zeta: float) -> l
         (then the density diverges there). Near the threshold, lower edges below about
         :math:`10^{-9}` times the upper edge are not resolved and read as 0.
     """
-    phi, psi, eta, zeta = _check_pw(phi, psi, eta, zeta)
+    phi, psi, eta, zeta = _check_pw(dim_per_sample, dim_per_feature, eta, zeta)
     _, discriminant = _pw_symbolic(_pw_case(eta, zeta))
     coefficients = np.array([float(c) for c in discriminant(eta, zeta, phi, psi)])
     roots = _poly.polyroots(_poly.polytrim(coefficients, tol=0.0))
@@ -334,10 +361,12 @@ def pennington_worah_edges(phi: float, psi: float, eta: float, zeta: float) -> l
     return edges
 
 
-def pennington_worah_interpolation_threshold(psi: float, eta: float, zeta: float,
-                                             phi_bounds: tuple[float, float] | None = None
+@_elementwise("dim_per_feature", "eta", "zeta")
+def pennington_worah_interpolation_threshold(dim_per_feature: float, eta: float, zeta: float,
+                                             bounds: tuple[float, float] | None = None
                                              ) -> tuple[float, float]:
-    r"""Ratio :math:`\phi = n_0/m` at which the lower spectral edge of :math:`M` reaches 0.
+    r"""Ratio :math:`\phi = n_0/m` (``dim_per_sample``) at which the lower spectral edge of
+    :math:`M` reaches 0.
 
     The lower edge :math:`a_1(\phi)` (:func:`pennington_worah_edges`) is positive on both
     sides of the threshold and touches 0 there quadratically (like :math:`(1-\sqrt{c})^2`
@@ -351,25 +380,25 @@ def pennington_worah_interpolation_threshold(psi: float, eta: float, zeta: float
 
     Parameters
     ----------
-    psi : float
-        :math:`n_0/n_1 > 0`.
-    eta, zeta : float
+    dim_per_feature : float or array_like
+        :math:`\psi = n_0/n_1 > 0` (as in :func:`pennington_worah_stieltjes`).
+    eta, zeta : float or array_like
         With :math:`0\le\zeta<\eta` (the linear case :math:`\zeta = \eta` is refused).
-    phi_bounds : (float, float), optional
+    bounds : (float, float), optional
         Search interval for :math:`\phi`, default :math:`(\psi/4, 4\psi)`.
 
     Returns
     -------
-    (float, float)
+    (float, float), or two arrays of the broadcast shape of the array arguments
         The threshold :math:`\phi^*` and half the distance between the two one-sided
         zero crossings (a measure of its numerical uncertainty).
     """
-    _, psi, eta, zeta = _check_pw(1.0, psi, eta, zeta)
+    _, psi, eta, zeta = _check_pw(1.0, dim_per_feature, eta, zeta)
     if zeta == eta:
         raise ValueError("zeta must be < eta (a linear activation has rank min(n0, n1, m))")
-    low, high = phi_bounds if phi_bounds is not None else (psi / 4, 4 * psi)
-    low = _check_real("phi_bounds[0]", low, 0.0, strict=True)
-    high = _check_real("phi_bounds[1]", high, low, strict=True)
+    low, high = bounds if bounds is not None else (psi / 4, 4 * psi)
+    low = _check_real("bounds[0]", low, 0.0, strict=True)
+    high = _check_real("bounds[1]", high, low, strict=True)
     estimate, spread = math.sqrt(low * high), math.inf
     for width in (None, 0.05, 0.005):
         if width is None:
@@ -382,7 +411,7 @@ def pennington_worah_interpolation_threshold(psi: float, eta: float, zeta: float
         left = [j for j in range(best + 1) if roots[j] > 0][-3:]
         right = [j for j in range(best, len(grid)) if roots[j] > 0][:3]
         if len(left) < 2 or len(right) < 2:
-            raise ArithmeticError("the lower edge does not reach 0 inside phi_bounds "
+            raise ArithmeticError("the lower edge does not reach 0 inside bounds "
                                   f"({low}, {high}); widen them")
         crossings = []
         for side in (left, right):

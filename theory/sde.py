@@ -60,7 +60,7 @@ noise covariance is :math:`\delta\,\phi_\theta(X)^\top\phi_\theta(X)` with
 
     d\theta_t = -\nabla L(\theta_t)\,dt + \sqrt{\eta\delta}\,\phi_{\theta_t}(X)^\top dB_t.
 
-For the quadratic parametrisation of :mod:`theory.stabilization`, :math:`h_\theta(x) =
+For the quadratic parametrisation of :mod:`jamming.theory.stabilization`, :math:`h_\theta(x) =
 x\theta^2`, :math:`y = x\theta_*^2` (so :math:`L = 2F` with the :math:`\tfrac14` loss
 :math:`F` there) and :math:`m_2 = \frac1n\sum x_i^2`:
 
@@ -107,14 +107,14 @@ import sympy as sp
 from scipy import integrate, special, stats
 
 from jamming.validation import check_count as _check_count
+from jamming.validation import check_finite as _check_finite
+from jamming.validation import check_real as _check_real
+from jamming.validation import elementwise as _elementwise
 
 
 def _check_pos(name: str, value, strict: bool = True) -> float:
-    v = float(value)
-    if not math.isfinite(v) or (v <= 0.0 if strict else v < 0.0):
-        op = ">" if strict else ">="
-        raise ValueError(f"{name} must be a finite number {op} 0; got {value!r}")
-    return v
+    """``value`` as a float if it is a finite number > 0 (>= 0 if not ``strict``)."""
+    return _check_real(name, value, 0.0, strict=strict)
 
 
 def _check_order(order) -> int:
@@ -169,7 +169,7 @@ def sgd_moments(k, eta: float, a: float, sigma: float, theta0: float):
     if np.any(k < 0) or not np.all(np.isfinite(k)):
         raise ValueError(f"k must be finite and >= 0; got {k!r}")
     r = 1.0 - eta * a
-    mean = r**k * float(theta0)
+    mean = r**k * _check_finite("theta0", theta0)
     var = eta * a * sigma**2 * (1.0 - r ** (2.0 * k)) / (2.0 - eta * a)
     return mean, var
 
@@ -183,7 +183,7 @@ def sme_moments(t, eta: float, a: float, sigma: float, theta0: float, order: int
     if np.any(t < 0) or not np.all(np.isfinite(t)):
         raise ValueError(f"t must be finite and >= 0; got {t!r}")
     b = a if order == 1 else a + 0.5 * eta * a * a
-    mean = np.exp(-b * t) * float(theta0)
+    mean = np.exp(-b * t) * _check_finite("theta0", theta0)
     var = eta * a * a * sigma**2 * (-np.expm1(-2.0 * b * t)) / (2.0 * b)
     return mean, var
 
@@ -265,7 +265,7 @@ def quadratic_jacobian(theta: float, x) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64).ravel()
     if x.size == 0:
         raise ValueError("x must contain at least one sample")
-    return (2.0 * float(theta) * x / math.sqrt(x.size))[:, None]
+    return (2.0 * _check_finite("theta", theta) * x / math.sqrt(x.size))[:, None]
 
 
 def label_noise_drift(theta, theta_star: float, m2: float = 1.0):
@@ -328,9 +328,11 @@ def label_noise_stationary_density(theta, theta_star: float, eta: float, delta: 
     return unnorm(theta) / z
 
 
+@_elementwise("theta_star", "eta", "delta")
 def label_noise_log_normaliser(theta_star: float, eta: float, delta: float) -> float:
     r"""Closed form :math:`\log\int_0^\infty \theta^{c-2}e^{-\theta^2/(2\eta\delta)}d\theta
-    = \log\tfrac12 + \tfrac{c-1}2\log(2\eta\delta) + \log\Gamma(\tfrac{c-1}2)`."""
+    = \log\tfrac12 + \tfrac{c-1}2\log(2\eta\delta) + \log\Gamma(\tfrac{c-1}2)`. The
+    arguments are floats or arrays (then so is the result, of their broadcast shape)."""
     c, s = _label_noise_c(theta_star, eta, delta)
     return math.log(0.5) + 0.5 * (c - 1.0) * math.log(2.0 * s) + special.gammaln(0.5 * (c - 1.0))
 
@@ -343,8 +345,10 @@ def label_noise_stationary_cdf(theta, theta_star: float, eta: float, delta: floa
     return stats.gamma.cdf(np.where(t > 0, t * t, 0.0), a=0.5 * (c - 1.0), scale=2.0 * s)
 
 
+@_elementwise("theta_star", "eta", "delta")
 def label_noise_stationary_second_moment(theta_star: float, eta: float, delta: float) -> float:
-    r""":math:`\mathbb{E}\theta^2 = \theta_*^2 - \eta\delta` under the stationary law."""
+    r""":math:`\mathbb{E}\theta^2 = \theta_*^2 - \eta\delta` under the stationary law (floats or
+    arrays, as in :func:`label_noise_log_normaliser`)."""
     _label_noise_c(theta_star, eta, delta)
     return float(theta_star) ** 2 - float(eta) * float(delta)
 

@@ -123,6 +123,8 @@ import sympy as sp
 from scipy.optimize import brentq
 
 from jamming.validation import check_count as _check_count
+from jamming.validation import check_real as _check_real
+from jamming.validation import elementwise as _elementwise
 
 #: Upper end of the stability range of the 2-cycle: :math:`h'(z_-)h'(z_+) = -1`.
 GAMMA_TWO_CYCLE_STABLE_MAX = math.sqrt(5.0) - 1.0
@@ -135,11 +137,8 @@ GAMMA_MAX_SEED = 1.25
 
 
 def _check_gamma(name: str, gamma, minimum: float = 0.0, strict: bool = True) -> float:
-    g = float(gamma)
-    if not math.isfinite(g) or (g <= minimum if strict else g < minimum):
-        op = ">" if strict else ">="
-        raise ValueError(f"{name} must be a finite number {op} {minimum}; got {gamma!r}")
-    return g
+    """``gamma`` as a float if it is a finite number > ``minimum`` (>= if not ``strict``)."""
+    return _check_real(name, gamma, minimum, strict=strict)
 
 
 def h_map(z, gamma):
@@ -173,7 +172,7 @@ def step_size_interval(theta_star: float, x_min: float, x_max: float,
     """
     _check_gamma("theta_star", theta_star)
     _check_gamma("x_min", x_min)
-    if not float(x_max) >= float(x_min):
+    if not _check_gamma("x_max", x_max) >= x_min:
         raise ValueError(f"x_max must be >= x_min = {x_min}; got {x_max!r}")
     lo = (theta_star * x_min) ** -2
     hi = gamma_max * (theta_star * x_max) ** -2
@@ -210,12 +209,14 @@ def symbolic_normalisation() -> dict:
             "cycle_roots": (z_lo, z_hi), "multiplier": mult, "symbols": (g, z)}
 
 
+@_elementwise("gamma")
 def two_cycle(gamma) -> tuple[float, float]:
     r"""The exact 2-cycle :math:`(z_-, z_+)`, :math:`z_- < 1 < z_+`, of :math:`h_\gamma`.
 
     :math:`z_\mp = \sqrt{(\gamma + 1 \mp \sqrt{(\gamma-1)(\gamma+3)})/(2\gamma)}`, the
     positive roots of :math:`\gamma^2z^4 - \gamma(\gamma+1)z^2 + 1` (a factor of
     :math:`h(h(z)) - z` after removing the fixed points; see :func:`symbolic_normalisation`).
+    ``gamma`` is a float or an array (then :math:`z_\mp` are arrays of its shape).
 
     Raises
     ------
@@ -230,8 +231,9 @@ def two_cycle(gamma) -> tuple[float, float]:
     return math.sqrt(z_lo2), math.sqrt(z_hi2)
 
 
+@_elementwise("gamma")
 def two_cycle_multiplier(gamma) -> float:
-    r""":math:`h'(z_-)h'(z_+) = 9 - 2(1+\gamma)^2` (gamma > 1)."""
+    r""":math:`h'(z_-)h'(z_+) = 9 - 2(1+\gamma)^2` (gamma > 1; a float or an array)."""
     g = _check_gamma("gamma", gamma, minimum=1.0)
     return 9.0 - 2.0 * (1.0 + g) ** 2
 
@@ -241,18 +243,24 @@ def two_cycle_stability_range() -> tuple[float, float]:
     return 1.0, GAMMA_TWO_CYCLE_STABLE_MAX
 
 
+@_elementwise("gamma")
 def map_maximum(gamma) -> tuple[float, float]:
-    r"""Location and value :math:`(z_m, M(\gamma))` of the maximum of :math:`h_\gamma` on z > 0."""
+    r"""Location and value :math:`(z_m, M(\gamma))` of the maximum of :math:`h_\gamma` on z > 0.
+
+    ``gamma`` > 0 is a float or an array (then both are arrays of its shape).
+    """
     g = _check_gamma("gamma", gamma)
     zm = math.sqrt((1.0 + g) / (3.0 * g))
     return zm, 2.0 / 3.0 * (1.0 + g) * zm
 
 
+@_elementwise("a", "b")
 def critical_gamma(a: float = A_SEED, b: float = B_SEED) -> float:
     r"""Largest :math:`\gamma` for which (P2) and (P4) hold with the edges ``a``, ``b``:
     :math:`\min\{\gamma: M(\gamma) = b,\ \gamma: h_\gamma(b) = a\}` (both monotone in
     :math:`\gamma` for :math:`\gamma > 1/2`, :math:`b > 1`); about 1.25032 for the seed's
-    constants, where (P2) binds.
+    constants, where (P2) binds. ``a`` and ``b`` are floats or arrays (then so is the
+    result, of their broadcast shape).
 
     Raises
     ------
@@ -273,17 +281,22 @@ def critical_gamma(a: float = A_SEED, b: float = B_SEED) -> float:
     return min(g_b, g_a)
 
 
+@_elementwise("gamma_min")
 def epsilon0(gamma_min) -> float:
-    r""":math:`\varepsilon_0 = \min\{(\gamma_\mathrm{min} - 1)/3, 0.02\}` (gamma_min > 1)."""
+    r""":math:`\varepsilon_0 = \min\{(\gamma_\mathrm{min} - 1)/3, 0.02\}` (gamma_min > 1; a
+    float or an array)."""
     g = _check_gamma("gamma_min", gamma_min, minimum=1.0)
     return min((g - 1.0) / 3.0, 0.02)
 
 
+@_elementwise("eps", "a")
 def loss_bounds(eps: float, a: float = A_SEED) -> tuple[float, float]:
     r"""Bounds of :math:`(1 - z^2)^2` on :math:`J = [a, 1-\varepsilon]\cup[1+\varepsilon, b]`
     for :math:`b \le \sqrt{2 - a^2}`: :math:`((2\varepsilon-\varepsilon^2)^2, (1-a^2)^2)`.
-    Multiply by :math:`\tfrac14\theta_*^4\mathbb{E}[x^2]` for :math:`F`."""
+    Multiply by :math:`\tfrac14\theta_*^4\mathbb{E}[x^2]` for :math:`F`. ``eps`` and ``a``
+    are floats or arrays (then both bounds are arrays of their broadcast shape)."""
     e = _check_gamma("eps", eps)
+    a = _check_gamma("a", a)
     if not e < 1.0 - a:
         raise ValueError(f"eps must be in (0, 1 - a) = (0, {1.0 - a}); got {eps!r}")
     return (2 * e - e * e) ** 2, (1.0 - a * a) ** 2
@@ -303,7 +316,7 @@ def bifurcation_diagram(gammas, z0: float = 0.5, n_transient: int = 2000,
         raise ValueError("gammas must be a 1-D array of finite numbers > 0")
     n_transient = _check_count("n_transient", n_transient, minimum=0)
     n_keep = _check_count("n_keep", n_keep, minimum=1)
-    z = np.full(g.shape, float(z0))
+    z = np.full(g.shape, _check_real("z0", z0))
     out = np.empty((g.size, n_keep))
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(n_transient):

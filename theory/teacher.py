@@ -122,6 +122,10 @@ from scipy.optimize import brentq
 from scipy.special import expit, ndtr
 
 from jamming.theory.activations import gaussian_moments, subset
+from jamming.validation import check_finite as _check_finite
+from jamming.validation import check_real as _check_real
+from jamming.validation import check_scalar as _check_scalar
+from jamming.validation import elementwise as _elementwise
 
 #: Named links :math:`\rho` of the teacher, :math:`\Pr(y=1\mid V) = \rho(\gamma V)`.
 LINKS = ("logistic", "probit")
@@ -173,7 +177,7 @@ def _link_weights(link) -> tuple[Callable[[float], float], Callable[[float], flo
 
 
 def _check_gamma(gamma) -> float:
-    gamma = float(gamma)
+    gamma = _check_scalar("gamma", gamma)
     if math.isnan(gamma) or gamma < 0.0:
         raise ValueError(f"gamma must be a number >= 0 (math.inf allowed); got {gamma}")
     return gamma
@@ -223,14 +227,15 @@ class _Objective:
         return self._integrate(integrand, t)
 
 
+@_elementwise("t", "gamma")
 def teacher_objective(t: float, gamma: float, link="logistic") -> float:
     r"""The function :math:`\mathcal{E}(t) = \mathbb{E}(X - tYV)_+^2` minimised by :math:`h`.
 
     Parameters
     ----------
-    t : float
+    t : float or array_like
         Weight of the teacher direction (finite).
-    gamma : float
+    gamma : float or array_like
         Signal strength :math:`\gamma \ge 0` (finite here).
     link : {"logistic", "probit"} or callable
         :math:`\rho` in :math:`\Pr(Y=1\mid V) = \rho(\gamma V)`; a callable maps a float to a
@@ -238,12 +243,10 @@ def teacher_objective(t: float, gamma: float, link="logistic") -> float:
 
     Returns
     -------
-    float
+    float, or numpy.ndarray of the broadcast shape of ``t`` and ``gamma``
         :math:`\mathcal{E}(t)`, eq. (1) of the module docstring (relative accuracy ~1e-12).
     """
-    t = float(t)
-    if not math.isfinite(t):
-        raise ValueError(f"t must be a finite number; got {t}")
+    t = _check_finite("t", t)
     gamma = _check_gamma(gamma)
     if math.isinf(gamma):
         raise ValueError("gamma must be finite in teacher_objective")
@@ -274,6 +277,7 @@ class TeacherThreshold:
     phi_c: float
 
 
+@_elementwise("gamma")
 def candes_sur_threshold(gamma: float, link="logistic") -> TeacherThreshold:
     r"""Candès–Sur separability threshold :math:`h(\gamma)` and its minimiser.
 
@@ -287,7 +291,7 @@ def candes_sur_threshold(gamma: float, link="logistic") -> TeacherThreshold:
 
     Parameters
     ----------
-    gamma : float
+    gamma : float or array_like
         :math:`\gamma \ge 0`; ``math.inf`` allowed.
     link : {"logistic", "probit"} or callable
         The link :math:`\rho`. Logistic is the model of Candès & Sur.
@@ -296,6 +300,7 @@ def candes_sur_threshold(gamma: float, link="logistic") -> TeacherThreshold:
     -------
     TeacherThreshold
         :math:`h`, :math:`t^*` and :math:`\phi_c = 1/h`; :math:`h` to ~1e-12 relative.
+        For an array ``gamma`` every field is an array of its shape.
 
     References
     ----------
@@ -327,6 +332,8 @@ def candes_sur_threshold(gamma: float, link="logistic") -> TeacherThreshold:
 def candes_sur_h(gamma: float, link="logistic") -> float:
     r""":math:`h(\gamma) = \min_t\mathbb{E}(X - tYV)_+^2` (see :func:`candes_sur_threshold`).
 
+    A float, or an array of the shape of an array ``gamma``.
+
     Examples
     --------
     >>> round(candes_sur_h(0.0), 12)
@@ -340,7 +347,8 @@ def candes_sur_phi_c(gamma: float, link="logistic") -> float:
 
     Separable (SAT) below, not separable (UNSAT) above, for Gaussian covariates and a
     teacher of strength :math:`\gamma` (see :func:`candes_sur_threshold`); 2 at
-    :math:`\gamma = 0`, ``math.inf`` at :math:`\gamma = \infty`.
+    :math:`\gamma = 0`, ``math.inf`` at :math:`\gamma = \infty`. A float, or an array of the
+    shape of an array ``gamma``.
     """
     return candes_sur_threshold(gamma, link).phi_c
 
@@ -351,16 +359,18 @@ def candes_sur_phi_c(gamma: float, link="logistic") -> float:
 
 
 def _check_unit_interval(name: str, value) -> float:
-    value = float(value)
+    value = _check_scalar(name, value)
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be in [0, 1]; got {value}")
     return value
 
 
+@_elementwise("r_squared")
 def effective_signal_strength(r_squared: float) -> float:
     r""":math:`\gamma_\mathrm{eff} = R/\sqrt{1-R^2}`: the probit teacher equivalent to :math:`R^2`.
 
-    See eq. (2) of the module docstring; ``math.inf`` at :math:`R^2 = 1`.
+    See eq. (2) of the module docstring; ``math.inf`` at :math:`R^2 = 1`. ``r_squared`` is a
+    float or an array (then so is the result, of its shape).
     """
     r_squared = _check_unit_interval("r_squared", r_squared)
     if r_squared == 1.0:
@@ -368,6 +378,7 @@ def effective_signal_strength(r_squared: float) -> float:
     return math.sqrt(r_squared / (1.0 - r_squared))
 
 
+@_elementwise("r_squared", "teacher_noise")
 def gaussian_features_sign_teacher_phi_c(r_squared: float, teacher_noise: float = 0.0) -> float:
     r"""Critical load of Gaussian features with a sign teacher they explain to :math:`R^2`.
 
@@ -380,22 +391,20 @@ def gaussian_features_sign_teacher_phi_c(r_squared: float, teacher_noise: float 
 
     Parameters
     ----------
-    r_squared : float
+    r_squared : float or array_like
         :math:`R^2\in[0, 1]`, the fraction of the teacher field :math:`\nu` explained by the
         best linear function of the features.
-    teacher_noise : float
+    teacher_noise : float or array_like
         :math:`\sigma\ge0`, the standard deviation of the noise added to the teacher field.
 
     Returns
     -------
-    float
+    float, or numpy.ndarray of the broadcast shape of the array arguments
         :math:`\phi_c = N_\mathrm{data}/N_\mathrm{eff}` (2 at :math:`R^2 = 0`, ``math.inf`` at
         :math:`R^2 = 1` without noise).
     """
     r_squared = _check_unit_interval("r_squared", r_squared)
-    teacher_noise = float(teacher_noise)
-    if not (math.isfinite(teacher_noise) and teacher_noise >= 0):
-        raise ValueError(f"teacher_noise must be a finite number >= 0; got {teacher_noise}")
+    teacher_noise = _check_real("teacher_noise", teacher_noise, 0.0)
     return candes_sur_phi_c(
         effective_signal_strength(r_squared / (1.0 + teacher_noise**2)), "probit")
 
@@ -478,12 +487,13 @@ def gaussian_equivalence_coefficients(activation="relu", *, method: str = "hermi
 
 
 def _check_psi(psi) -> float:
-    psi = float(psi)
+    psi = _check_scalar("psi", psi)
     if not (math.isfinite(psi) and psi > 0):
         raise ValueError(f"psi = N_eff/d must be a finite number > 0; got {psi}")
     return psi
 
 
+@_elementwise("psi", "kappa")
 def marchenko_pastur_explained_variance(psi: float, kappa: float) -> float:
     r""":math:`R^2 = \psi\int\lambda/(\lambda+\kappa)\,d\mu_\mathrm{MP}^{(\psi)}(\lambda)`.
 
@@ -498,18 +508,18 @@ def marchenko_pastur_explained_variance(psi: float, kappa: float) -> float:
 
     Parameters
     ----------
-    psi : float
+    psi : float or array_like
         :math:`\psi = N_\mathrm{eff}/d > 0`.
-    kappa : float
+    kappa : float or array_like
         :math:`\kappa = \mu_\star^2/\mu_1^2 \ge 0` (``math.inf`` gives 0).
 
     Returns
     -------
-    float
+    float, or numpy.ndarray of the broadcast shape of ``psi`` and ``kappa``
         :math:`R^2\in[0, \min(1,\psi)]`.
     """
     psi = _check_psi(psi)
-    kappa = float(kappa)
+    kappa = _check_scalar("kappa", kappa)
     if math.isnan(kappa) or kappa < 0:
         raise ValueError(f"kappa must be a number >= 0 (math.inf allowed); got {kappa}")
     if math.isinf(kappa):
@@ -520,6 +530,7 @@ def marchenko_pastur_explained_variance(psi: float, kappa: float) -> float:
     return min(1.0, 2.0 * psi / (s + math.sqrt(disc)))
 
 
+@_elementwise("psi")
 def random_features_explained_variance(psi: float, activation="relu") -> float:
     r"""Fraction :math:`R^2` of the teacher field explained linearly by random features.
 
@@ -529,10 +540,14 @@ def random_features_explained_variance(psi: float, activation="relu") -> float:
 
     Parameters
     ----------
-    psi : float
+    psi : float or array_like
         :math:`\psi = N_\mathrm{eff}/d > 0`.
     activation : str, callable or GaussianEquivalence
         See :func:`gaussian_equivalence_coefficients`.
+
+    Returns
+    -------
+    float, or numpy.ndarray of the shape of ``psi``
     """
     coefficients = gaussian_equivalence_coefficients(activation)
     return marchenko_pastur_explained_variance(psi, coefficients.kappa)
@@ -582,7 +597,8 @@ def random_features_sign_teacher_threshold(psi: float, activation="relu", *,
     Parameters
     ----------
     psi : float
-        :math:`\psi = N_\mathrm{eff}/d > 0`.
+        :math:`\psi = N_\mathrm{eff}/d > 0` (one value: for several, use
+        :func:`random_features_sign_teacher_phi_c`, which takes arrays).
     activation : str, callable or GaussianEquivalence
         See :func:`gaussian_equivalence_coefficients`.
     teacher_noise : float
@@ -593,9 +609,7 @@ def random_features_sign_teacher_threshold(psi: float, activation="relu", *,
     RandomFeaturesThreshold
     """
     psi = _check_psi(psi)
-    teacher_noise = float(teacher_noise)
-    if not (math.isfinite(teacher_noise) and teacher_noise >= 0):
-        raise ValueError(f"teacher_noise must be a finite number >= 0; got {teacher_noise}")
+    teacher_noise = _check_real("teacher_noise", teacher_noise, 0.0)
     coefficients = gaussian_equivalence_coefficients(activation)
     if coefficients.mu_1 == 0.0 and coefficients.mu_star == 0.0:
         raise ValueError("the activation is constant on the Gaussian (mu_1 = mu_star = 0)")
@@ -606,11 +620,14 @@ def random_features_sign_teacher_threshold(psi: float, activation="relu", *,
                                    gamma_eff=gamma, h=threshold.h, phi_c=threshold.phi_c)
 
 
+@_elementwise("psi", "teacher_noise")
 def random_features_sign_teacher_phi_c(psi: float, activation="relu", *,
                                        teacher_noise: float = 0.0) -> float:
     r"""Critical load :math:`\phi_c(\psi) = N_\mathrm{data}/N_\mathrm{eff}` of random features.
 
-    See :func:`random_features_sign_teacher_threshold`. ReLU: 2.3597, 2.8333, 3.8834, 5.6624 at
+    See :func:`random_features_sign_teacher_threshold`; ``psi`` (:math:`N_\mathrm{eff}/d`)
+    and ``teacher_noise`` may be arrays, and the result is then an array of their broadcast
+    shape. ReLU: 2.3597, 2.8333, 3.8834, 5.6624 at
     :math:`\psi = 0.5, 1, 2, 4`; 2 whatever :math:`\psi` when :math:`\mu_1 = 0`; ``math.inf``
     for a linear activation at :math:`\psi \ge 1`.
 

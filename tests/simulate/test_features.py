@@ -45,11 +45,11 @@ def numpy_forward(spec: NetworkSpec, params: dict, inputs: np.ndarray) -> np.nda
     act = np.vectorize(SCALAR_ACTIVATIONS[spec.activation])
     hidden, fan_in = inputs, spec.input_dim
     for layer in range(1, spec.depth + 1):
-        z = spec.w_std / np.sqrt(fan_in) * np.einsum("ij,nj->ni", params[f"W{layer}"], hidden)
+        z = spec.W_std / np.sqrt(fan_in) * np.einsum("ij,nj->ni", params[f"W{layer}"], hidden)
         if spec.bias:
             z = z + spec.b_std * params[f"b{layer}"]
         hidden, fan_in = act(z), spec.width
-    return spec.w_std / np.sqrt(spec.width) * hidden @ params["a"]
+    return spec.W_std / np.sqrt(spec.width) * hidden @ params["a"]
 
 
 def numpy_params(params: dict) -> dict:
@@ -128,10 +128,10 @@ def test_random_relu_features_have_full_rank():
 
 SPECS = [
     NetworkSpec(4, 5, 1, "relu", False),
-    NetworkSpec(4, 5, 1, "tanh", True, w_std=1.5, b_std=0.3),
-    NetworkSpec(3, 4, 2, "erf", True),
-    NetworkSpec(3, 4, 2, "relu", True, w_std=2.0, b_std=0.5),
-    NetworkSpec(2, 3, 3, "identity", True),
+    NetworkSpec(4, 5, 1, "tanh", True, W_std=1.5, b_std=0.3),
+    NetworkSpec(3, 4, 2, "erf", True, b_std=1.0),
+    NetworkSpec(3, 4, 2, "relu", True, W_std=2.0, b_std=0.5),
+    NetworkSpec(2, 3, 3, "identity", True, b_std=1.0),
     NetworkSpec(3, 4, 3, "tanh", False),
 ]
 
@@ -158,20 +158,20 @@ def test_jacobian_matches_finite_differences_and_autograd_loop(spec):
 
 
 def test_jacobian_of_one_hidden_layer_relu_in_closed_form():
-    """d f/d W_ik = (w_std^2/sqrt(hd)) a_i 1[z_i > 0] x_k, d f/d a_i = (w_std/sqrt h) relu(z_i)."""
-    spec = NetworkSpec(5, 7, 1, "relu", False, w_std=1.3)
+    """d f/d W_ik = (W_std^2/sqrt(hd)) a_i 1[z_i > 0] x_k, d f/d a_i = (W_std/sqrt h) relu(z_i)."""
+    spec = NetworkSpec(5, 7, 1, "relu", False, W_std=1.3)
     params = numpy_params(init_parameters(spec, 5))
     x = sphere_inputs(40, 5, 6)
-    z = spec.w_std / np.sqrt(5) * x @ params["W1"].T
-    d_w = (spec.w_std**2 / np.sqrt(7 * 5)) * (params["a"] * (z > 0))[:, :, None] * x[:, None, :]
-    d_a = spec.w_std / np.sqrt(7) * np.maximum(z, 0)
+    z = spec.W_std / np.sqrt(5) * x @ params["W1"].T
+    d_w = (spec.W_std**2 / np.sqrt(7 * 5)) * (params["a"] * (z > 0))[:, :, None] * x[:, None, :]
+    d_a = spec.W_std / np.sqrt(7) * np.maximum(z, 0)
     expected = np.hstack([d_w.reshape(40, -1), d_a])
     jac = empirical_ntk_features(spec, {k: torch.as_tensor(v) for k, v in params.items()}, x)
     assert_allclose(jac, expected, rtol=1e-13, atol=1e-15)
 
 
 def test_jacobian_options_agree():
-    spec = NetworkSpec(3, 6, 2, "tanh", True)
+    spec = NetworkSpec(3, 6, 2, "tanh", True, b_std=1.0)
     params = init_parameters(spec, 1)
     x = sphere_inputs(25, 3, 2)
     full = empirical_ntk_features(spec, params, x)
@@ -190,7 +190,7 @@ def test_jacobian_options_agree():
 @pytest.mark.parametrize("n_data, chunk_size", [(1, None), (11, 4), (11, 11)])
 def test_jacobian_columns_follow_parameter_order_in_every_chunk(n_data, chunk_size):
     """Seven parameter tensors (depth 3 with biases), ragged last chunk, written into ``out``."""
-    spec = NetworkSpec(4, 5, 3, "erf", True, w_std=1.4, b_std=0.3)
+    spec = NetworkSpec(4, 5, 3, "erf", True, W_std=1.4, b_std=0.3)
     params = init_parameters(spec, 31)
     x = sphere_inputs(n_data, 4, 32)
     expected = empirical_ntk_features_loop(spec, params, x)
@@ -206,7 +206,7 @@ def test_jacobian_columns_follow_parameter_order_in_every_chunk(n_data, chunk_si
 
 
 def test_parameters_are_reproducible_standard_normal():
-    spec = NetworkSpec(30, 40, 2, "relu", True)
+    spec = NetworkSpec(30, 40, 2, "relu", True, b_std=1.0)
     first, second = init_parameters(spec, 3), init_parameters(spec, np.random.default_rng(3))
     assert list(first) == ["W1", "b1", "W2", "b2", "a"]
     assert all(torch.equal(first[k], second[k]) for k in first)
@@ -219,7 +219,7 @@ def test_parameters_are_reproducible_standard_normal():
 
 @pytest.mark.gpu
 def test_jacobian_on_cuda_matches_cpu():
-    spec = NetworkSpec(8, 32, 2, "relu", True)
+    spec = NetworkSpec(8, 32, 2, "relu", True, b_std=1.0)
     x = sphere_inputs(64, 8, 0)
     cpu = empirical_ntk_features(spec, init_parameters(spec, 1), x)
     params = init_parameters(spec, 1, device="cuda")
@@ -274,7 +274,7 @@ def test_numerical_rank_tolerance_is_numpys():
     (lambda: NetworkSpec(3, 3, depth=0), ValueError, "depth must be an integer >= 1; got 0"),
     (lambda: NetworkSpec(3, 3, activation="sigmoid"), ValueError, "activation must be"),
     (lambda: NetworkSpec(3, 3, bias=1), TypeError, "bias must be a bool; got 1"),
-    (lambda: NetworkSpec(3, 3, w_std=0.0), ValueError, "w_std must be a finite number > 0"),
+    (lambda: NetworkSpec(3, 3, W_std=0.0), ValueError, "W_std must be a finite number > 0"),
     (lambda: NetworkSpec(3, 3, b_std=float("nan")), ValueError, "b_std must be a finite"),
     (lambda: numerical_rank(np.ones(3)), ValueError, "features must be a 2-d array"),
     (lambda: numerical_rank(np.ones((2, 2)), tol=-1.0), ValueError, "tol must be a finite"),

@@ -22,7 +22,8 @@ def test_kernel_drift_is_zero_at_start_and_decreases_with_width():
     y = np.sign(x[:, 0])
     finals, gaps = [], []
     for width in (16, 512):
-        network = DenseNetwork(d, width, depth=1, activation="relu", w_std=1.4, b_std=0.1)
+        network = DenseNetwork(d, width, depth=1, activation="relu", W_std=1.4, bias=True,
+                               b_std=0.1)
         params = init_networks(network, 3, n_networks=3)
         before = {name: value.clone() for name, value in params.items()}
         run = train_kernel_drift(network, params, x, y, learning_rate=0.05,
@@ -46,7 +47,7 @@ def test_kernel_drift_is_zero_at_start_and_decreases_with_width():
 
 
 def test_one_gradient_step_by_hand():
-    network = DenseNetwork(2, 3, depth=1, activation="tanh", b_std=0.5)
+    network = DenseNetwork(2, 3, depth=1, activation="tanh", bias=True, b_std=0.5)
     params = init_networks(network, 0)
     x, y = sphere_inputs(4, 2, 0), np.arange(4.0)
     run = train_kernel_drift(network, params, x, y, learning_rate=0.1, record_at=[1])
@@ -73,7 +74,7 @@ def test_function_validation():
 
 @pytest.mark.gpu
 def test_cuda_matches_cpu():
-    network = DenseNetwork(5, 64, depth=2, activation="relu", w_std=1.4, b_std=0.1)
+    network = DenseNetwork(5, 64, depth=2, activation="relu", W_std=1.4, bias=True, b_std=0.1)
     x = sphere_inputs(40, 5, 0)
     cuda_params = init_networks(network, 1, n_networks=3, device="cuda")
     assert cuda_params["W1"].device.type == "cuda"

@@ -32,7 +32,7 @@ def test_depth_one_relu_monte_carlo_matches_arccos_kernels():
     """For one hidden layer the output covariance and the mean empirical NTK equal the
     infinite-width kernels at every width, so the estimates must agree within 4 SE."""
     w_std, b_std, d = 1.5, 0.3, 3
-    network = DenseNetwork(d, 32, depth=1, activation="relu", w_std=w_std, b_std=b_std)
+    network = DenseNetwork(d, 32, depth=1, activation="relu", W_std=w_std, bias=True, b_std=b_std)
     x = sphere_inputs(5, d, 11) * np.array([[1.0], [0.5], [2.0], [1.0], [1.3]])
     estimate = monte_carlo_kernels(network, x, 3000, seed=4, network_chunk=700)
     k0 = w_std ** 2 * x @ x.T / d + b_std ** 2
@@ -85,7 +85,7 @@ def test_function_validation():
 
 @pytest.mark.gpu
 def test_cuda_matches_cpu():
-    network = DenseNetwork(5, 64, depth=2, activation="relu", w_std=1.4, b_std=0.1)
+    network = DenseNetwork(5, 64, depth=2, activation="relu", W_std=1.4, bias=True, b_std=0.1)
     x = sphere_inputs(40, 5, 0)
     estimate = monte_carlo_kernels(network, x, 4, 2, device="cuda")
     assert_allclose(estimate.ntk, monte_carlo_kernels(network, x, 4, 2).ntk, rtol=1e-11)

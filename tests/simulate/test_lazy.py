@@ -58,9 +58,9 @@ def brute_force_norm(hessians):
 
 
 @pytest.mark.parametrize("network", [
-    DenseNetwork(3, 4, depth=1, activation="tanh", w_std=1.3, b_std=0.5),
-    DenseNetwork(2, 3, depth=2, activation="erf", w_std=1.5, b_std=0.2),
-    DenseNetwork(3, 4, depth=1, activation="relu", w_std=1.2),
+    DenseNetwork(3, 4, depth=1, activation="tanh", W_std=1.3, bias=True, b_std=0.5),
+    DenseNetwork(2, 3, depth=2, activation="erf", W_std=1.5, bias=True, b_std=0.2),
+    DenseNetwork(3, 4, depth=1, activation="relu", W_std=1.2),
 ], ids=str)
 def test_hessian_power_iteration_matches_dense_hessian(network):
     params = init_networks(network, 7, n_networks=2)
@@ -80,7 +80,7 @@ def test_hessian_power_iteration_matches_dense_hessian(network):
 
 
 def test_lazy_training_ratio_from_its_factors():
-    network = DenseNetwork(3, 5, depth=1, activation="tanh", b_std=0.3)
+    network = DenseNetwork(3, 5, depth=1, activation="tanh", bias=True, b_std=0.3)
     params = init_networks(network, 1, n_networks=2)
     x = sphere_inputs(4, 3, 2)
     y = np.array([1.0, -1.0, 0.5, 0.0])
@@ -111,7 +111,7 @@ def test_function_validation():
 
 @pytest.mark.gpu
 def test_cuda_matches_cpu():
-    network = DenseNetwork(5, 64, depth=2, activation="relu", w_std=1.4, b_std=0.1)
+    network = DenseNetwork(5, 64, depth=2, activation="relu", W_std=1.4, bias=True, b_std=0.1)
     x = sphere_inputs(40, 5, 0)
     cuda_params = init_networks(network, 1, n_networks=3, device="cuda")
     assert cuda_params["W1"].device.type == "cuda"

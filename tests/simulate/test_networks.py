@@ -72,9 +72,9 @@ def numpy_forward(network: DenseNetwork, params: dict, x: np.ndarray) -> np.ndar
         hidden = x
         for layer in range(1, network.depth + 2):
             weights = params[f"W{layer}"][s].cpu().numpy()
-            z = network.w_std / math.sqrt(hidden.shape[1]) * np.einsum("nj,jk->nk", hidden,
+            z = network.W_std / math.sqrt(hidden.shape[1]) * np.einsum("nj,jk->nk", hidden,
                                                                        weights)
-            if network.b_std is not None:
+            if network.bias:
                 z = z + network.b_std * params[f"b{layer}"][s].cpu().numpy()
             hidden = act(z) if layer <= network.depth else z
         outputs.append(hidden[:, 0])
@@ -82,15 +82,15 @@ def numpy_forward(network: DenseNetwork, params: dict, x: np.ndarray) -> np.ndar
 
 
 NETWORKS = [
-    DenseNetwork(3, 5, depth=0, activation="relu", w_std=1.2, b_std=0.4),
+    DenseNetwork(3, 5, depth=0, activation="relu", W_std=1.2, bias=True, b_std=0.4),
     DenseNetwork(4, 6, depth=1, activation="relu"),
-    DenseNetwork(4, 6, depth=1, activation="erf", w_std=1.5, b_std=0.3),
-    DenseNetwork(3, 5, depth=2, activation="relu", w_std=2.0, b_std=0.5),
-    DenseNetwork(3, 5, depth=2, activation="tanh", b_std=0.0),
-    DenseNetwork(2, 4, depth=3, activation="gelu", w_std=1.3, b_std=0.2),
-    DenseNetwork(3, 4, depth=2, activation="sin", w_std=0.8),
-    DenseNetwork(3, 4, depth=1, activation="abs", b_std=1.0),
-    DenseNetwork(3, 4, depth=2, activation="identity", b_std=0.1),
+    DenseNetwork(4, 6, depth=1, activation="erf", W_std=1.5, bias=True, b_std=0.3),
+    DenseNetwork(3, 5, depth=2, activation="relu", W_std=2.0, bias=True, b_std=0.5),
+    DenseNetwork(3, 5, depth=2, activation="tanh"),
+    DenseNetwork(2, 4, depth=3, activation="gelu", W_std=1.3, bias=True, b_std=0.2),
+    DenseNetwork(3, 4, depth=2, activation="sin", W_std=0.8),
+    DenseNetwork(3, 4, depth=1, activation="abs", bias=True, b_std=1.0),
+    DenseNetwork(3, 4, depth=2, activation="identity", bias=True, b_std=0.1),
 ]
 
 
@@ -98,7 +98,7 @@ NETWORKS = [
 
 
 def test_parameter_shapes_follow_stax():
-    network = DenseNetwork(3, 5, depth=2, b_std=0.1)
+    network = DenseNetwork(3, 5, depth=2, bias=True, b_std=0.1)
     assert network.parameter_shapes() == [("W1", (3, 5)), ("b1", (5,)), ("W2", (5, 5)),
                                           ("b2", (5,)), ("W3", (5, 1)), ("b3", (1,))]
     assert network.n_parameters == 15 + 5 + 25 + 5 + 5 + 1
@@ -107,7 +107,8 @@ def test_parameter_shapes_follow_stax():
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_depth_two_network_matches_numpy(activation):
-    network = DenseNetwork(4, 7, depth=2, activation=activation, w_std=1.4, b_std=0.3)
+    network = DenseNetwork(4, 7, depth=2, activation=activation, W_std=1.4, bias=True,
+                           b_std=0.3)
     params = init_networks(network, 5, n_networks=3)
     x = sphere_inputs(6, 4, 1) * 1.7  # not on the sphere: inputs are not normalised
     ours = network_outputs(network, params, x)
@@ -116,7 +117,7 @@ def test_depth_two_network_matches_numpy(activation):
 
 
 def test_networks_are_drawn_from_per_network_seeds():
-    network = DenseNetwork(3, 4, depth=1, b_std=0.5)
+    network = DenseNetwork(3, 4, depth=1, bias=True, b_std=0.5)
     all_three = init_networks(network, 9, n_networks=3)
     last = init_networks(network, 9, n_networks=1, first=2)
     rng = np.random.default_rng(np.random.SeedSequence(9, spawn_key=(1,)))
@@ -151,7 +152,7 @@ def test_batched_ntk_equals_per_sample_autograd_loop(network, method):
 
 def test_loop_reference_matches_finite_differences():
     """The anchor itself: its Jacobian rows are those of the numpy forward pass."""
-    network = DenseNetwork(2, 3, depth=2, activation="tanh", w_std=1.3, b_std=0.4)
+    network = DenseNetwork(2, 3, depth=2, activation="tanh", W_std=1.3, bias=True, b_std=0.4)
     params = init_networks(network, 1)
     x = sphere_inputs(4, 2, 2)
     flat = torch.cat([v[0].reshape(-1) for v in params.values()]).numpy()
@@ -173,7 +174,7 @@ def test_loop_reference_matches_finite_differences():
 
 
 def test_ntk_tensor_output_and_device_argument():
-    network = DenseNetwork(3, 4, depth=1, b_std=0.2)
+    network = DenseNetwork(3, 4, depth=1, bias=True, b_std=0.2)
     params = init_networks(network, 0, n_networks=2)
     x = torch.as_tensor(sphere_inputs(5, 3, 0))
     kernel = empirical_ntk(network, params, x, device="cpu", to_numpy=False)
@@ -189,8 +190,9 @@ def test_ntk_tensor_output_and_device_argument():
     ({"input_dim": 2, "width": 2.5}, TypeError, "width"),
     ({"input_dim": 2, "width": 3, "depth": -1}, ValueError, "depth must be an integer >= 0"),
     ({"input_dim": 2, "width": 3, "activation": "softplus"}, ValueError, "activation"),
-    ({"input_dim": 2, "width": 3, "w_std": 0.0}, ValueError, "w_std must be a finite number > 0"),
-    ({"input_dim": 2, "width": 3, "b_std": -1.0}, ValueError, "b_std must be a finite number >= 0"),
+    ({"input_dim": 2, "width": 3, "W_std": 0.0}, ValueError, "W_std must be a finite number > 0"),
+    ({"input_dim": 2, "width": 3, "bias": True, "b_std": -1.0}, ValueError,
+     "b_std must be a finite number >= 0"),
 ])
 def test_network_validation(kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -223,7 +225,7 @@ def test_function_validation():
 
 @pytest.mark.gpu
 def test_cuda_matches_cpu():
-    network = DenseNetwork(5, 64, depth=2, activation="relu", w_std=1.4, b_std=0.1)
+    network = DenseNetwork(5, 64, depth=2, activation="relu", W_std=1.4, bias=True, b_std=0.1)
     x = sphere_inputs(40, 5, 0)
     cpu_params = init_networks(network, 1, n_networks=3)
     cuda_params = init_networks(network, 1, n_networks=3, device="cuda")
@@ -252,13 +254,14 @@ def test_import_does_not_load_torch():
 #: A bottleneck of width 1 (S5's f(x) = v . relu(u (w . x) + b)), mixed activations, every
 #: parametrisation.
 GENERAL = [
-    DenseNetwork(4, (1, 7), depth=2, activation=("identity", "relu"), w_std=(1.0, 1.2, 1.5),
-                 b_std=(None, 0.3, None)),
-    DenseNetwork(3, (5, 4), depth=2, activation=("tanh", "sigmoid"), b_std=(0.2, None, 0.4),
+    DenseNetwork(4, (1, 7), depth=2, activation=("identity", "relu"), W_std=(1.0, 1.2, 1.5),
+                 bias=(False, True, False), b_std=(0.0, 0.3, 0.0)),
+    DenseNetwork(3, (5, 4), depth=2, activation=("tanh", "sigmoid"), bias=(True, False, True),
+                 b_std=(0.2, 0.0, 0.4),
                  parameterization="standard"),
-    DenseNetwork(3, 6, depth=2, activation="erf", w_std=1.3, b_std=0.1,
+    DenseNetwork(3, 6, depth=2, activation="erf", W_std=1.3, bias=True, b_std=0.1,
                  parameterization="mean_field"),
-    DenseNetwork(2, 5, depth=1, activation="gelu", w_std=0.9, parameterization="standard"),
+    DenseNetwork(2, 5, depth=1, activation="gelu", W_std=0.9, parameterization="standard"),
 ]
 
 
@@ -266,9 +269,8 @@ def multipliers(network: DenseNetwork) -> list[tuple[float, float]]:
     """(c_w, c_b) of every layer, from the table of the module docstring."""
     fans = [network.input_dim, *network.widths]
     out = []
-    for layer, (fan, w_std, b_std) in enumerate(zip(fans, network.w_stds, network.b_stds,
+    for layer, (fan, w_std, b_std) in enumerate(zip(fans, network.W_stds, network.b_stds,
                                                     strict=True)):
-        b_std = 0.0 if b_std is None else b_std
         if network.parameterization == "standard":
             out.append((1.0, 1.0))
         elif network.parameterization == "mean_field" and layer == network.depth:
@@ -343,7 +345,7 @@ def test_standard_and_mean_field_are_rescaled_ntk_networks():
     """The same draws give the same function in the NTK and standard parametrisations with
     matched scales, and the mean-field output is the NTK one divided by sqrt(n_L)."""
     shape = dict(input_dim=3, width=(5, 8), depth=2, activation=("tanh", "relu"),
-                 w_std=(1.4, 0.7, 1.1), b_std=(0.3, None, 0.2))
+                 W_std=(1.4, 0.7, 1.1), bias=(True, False, True), b_std=(0.3, 0.0, 0.2))
     ntk_net = DenseNetwork(**shape)
     standard = DenseNetwork(**shape, parameterization="standard")
     mean_field = DenseNetwork(**shape, parameterization="mean_field")
@@ -363,12 +365,14 @@ def test_standard_and_mean_field_are_rescaled_ntk_networks():
                     rtol=1e-13, atol=1e-14)
 
 
-@pytest.mark.parametrize(("activation", "depth", "b_std"), [("erf", 2, 0.3), ("relu", 1, 0.5)])
+@pytest.mark.parametrize(("activation", "depth", "b_std"),
+                         [("erf", 2, 0.3), ("relu", 1, 0.5), ("relu", 2, 0.0)])
 def test_wide_network_ntk_approaches_the_analytic_kernel(activation, depth, b_std):
     """At width 2048 the empirical NTK of stax networks is the infinite-width kernel of
-    :mod:`jamming.theory.kernels` up to fluctuations of order 1/sqrt(width)."""
-    network = DenseNetwork(5, 2048, depth=depth, activation=activation, w_std=1.5,
-                           b_std=b_std)
+    :mod:`jamming.theory.kernels` up to fluctuations of order 1/sqrt(width); the theory's
+    ``b_std = 0`` is the network without biases."""
+    network = DenseNetwork(5, 2048, depth=depth, activation=activation, W_std=1.5,
+                           bias=b_std > 0, b_std=b_std)
     x = np.random.default_rng(0).standard_normal((6, 5))
     kernels = empirical_ntk(network, init_networks(network, 1, n_networks=4), x)
     exact = analytic_ntk(x, depth=depth, activation=activation, W_std=1.5, b_std=b_std)
@@ -397,7 +401,7 @@ def test_batched_networks_equal_one_network_at_a_time_bitwise(network):
         for key, value in single.items():
             assert np.array_equal(value[0], stacked[key][s]), key
     runs = [train(network, p, x, np.sign(x[:, 0]), optimizer=Adam(0.01), record_at=[0, 5, 20],
-                  loss="quadratic_hinge") for p in (params, {k: v[2:3] for k, v in
+                  loss="quadratic-hinge") for p in (params, {k: v[2:3] for k, v in
                                                               params.items()})]
     assert np.array_equal(runs[1].loss[0], runs[0].loss[2])
     assert all(torch.equal(runs[1].params[k][0], runs[0].params[k][2]) for k in params)
@@ -447,7 +451,7 @@ def test_flat_parameters_round_trip():
 
 @pytest.mark.parametrize("loss", LOSSES)
 def test_exact_hessians_match_finite_differences_of_gradients(loss):
-    network = DenseNetwork(2, 3, depth=2, activation="tanh", w_std=1.3, b_std=0.4)
+    network = DenseNetwork(2, 3, depth=2, activation="tanh", W_std=1.3, bias=True, b_std=0.4)
     params = init_networks(network, 6, n_networks=2)
     x = sphere_inputs(4, 2, 7)
     y = np.array([1.0, -1.0, 1.0, 1.0])
@@ -488,7 +492,7 @@ def test_exact_hessians_match_finite_differences_of_gradients(loss):
 def test_output_scale_alpha_centres_the_model_and_divides_the_loss():
     """alpha (f - f0): zero at initialisation (the loss is sum y^2 / 2 / alpha^2), and one
     gradient step is theta - eta / alpha * sum_mu (alpha (f - f0) - y) grad f."""
-    network = DenseNetwork(3, 5, depth=1, activation="tanh", b_std=0.2)
+    network = DenseNetwork(3, 5, depth=1, activation="tanh", bias=True, b_std=0.2)
     params = init_networks(network, 3, n_networks=2)
     x, y = sphere_inputs(6, 3, 4), np.linspace(-1, 1, 6)
     alpha, eta = 7.0, 0.05
@@ -524,7 +528,7 @@ def test_adam_matches_torch_optim_adam():
 
 
 def test_sgd_batches_are_seeded_and_independent_per_network():
-    network = DenseNetwork(2, 4, depth=1, activation="relu", b_std=0.3)
+    network = DenseNetwork(2, 4, depth=1, activation="relu", bias=True, b_std=0.3)
     params = init_networks(network, 0, n_networks=1)
     both = {k: v.expand(2, *v.shape[1:]).clone() for k, v in params.items()}
     x, y = sphere_inputs(10, 2, 0), np.linspace(-1, 1, 10)

@@ -28,7 +28,7 @@ def test_model_is_the_standard_parametrised_dense_network(output_bias):
     theta[3 * m:] = 0.4  # a non-zero output bias
     a, w, b, c = R.split_params(theta, m)
     network = DenseNetwork(1, m, depth=1, activation="relu", parameterization="standard",
-                           b_std=(1.0, 1.0 if output_bias else None))
+                           bias=(True, output_bias), b_std=(1.0, 1.0 if output_bias else 0.0))
     params = {"W1": w[None, None, :], "b1": b[None], "W2": a[None, :, None]}
     if output_bias:
         params["b2"] = np.array([[c]])

@@ -20,20 +20,20 @@ def test_relu_rank_trial_against_a_closed_form_jacobian():
         params = {"input_dim": 3, "width": 5, "bias": bias, "b_std": b_std, "load": 2,
                   "seed": seed}
         result = relu_rank_trial(params)
-        spec = NetworkSpec(3, 5, 1, "relu", bias, b_std=b_std)
+        spec = NetworkSpec(3, 5, 1, "relu", bias, b_std=b_std if bias else 0.0)
         rng = np.random.default_rng(seed)
         weights = {name: value.numpy() for name, value in init_parameters(spec, rng).items()}
         n_data = 2 * spec.n_parameters
         x = sphere_inputs(n_data, 3, rng)
-        z = spec.w_std / np.sqrt(3) * x @ weights["W1"].T
+        z = spec.W_std / np.sqrt(3) * x @ weights["W1"].T
         if bias:
             z = z + b_std * weights["b1"]
         gate = weights["a"] * (z > 0)
-        blocks = [((spec.w_std**2 / np.sqrt(5 * 3)) * gate[:, :, None] * x[:, None, :])
+        blocks = [((spec.W_std**2 / np.sqrt(5 * 3)) * gate[:, :, None] * x[:, None, :])
                   .reshape(n_data, -1)]
         if bias:
-            blocks.append(spec.w_std * b_std / np.sqrt(5) * gate)
-        blocks.append(spec.w_std / np.sqrt(5) * np.maximum(z, 0))
+            blocks.append(spec.W_std * b_std / np.sqrt(5) * gate)
+        blocks.append(spec.W_std / np.sqrt(5) * np.maximum(z, 0))
         jacobian = np.hstack(blocks)
         assert jacobian.shape == (n_data, spec.n_parameters)
         assert result["rank"] == np.linalg.matrix_rank(jacobian)

@@ -46,7 +46,7 @@ def test_mercer_expansion_reconstructs_kernel():
     """kappa(t) = sum_k mu_k N(d, k) P_k(t): checks the normalisation of mu_k, N and P_k."""
     with mpmath.workdps(40):
         for d in (2, 3, 6):
-            mu = M.mercer_eigenvalues(mpmath.exp, d, 40, dps=30)
+            mu = M.mercer_eigenvalues(mpmath.exp, d, 40, dps=30, as_mpf=True)
             for t in (mpmath.mpf("0.3"), mpmath.mpf(-1), mpmath.mpf(1)):
                 series = sum(m * M.multiplicity(d, k) * M.sphere_legendre(k, d, t)
                              for k, m in enumerate(mu))
@@ -57,7 +57,7 @@ def test_relu_ntk_matches_exact_rationals_on_s2_to_30_digits():
     exact = M.relu_kernel_eigenvalues_exact("relu_ntk", 3, 24)
     assert exact[:5] == [M.sympy.Rational(1, 2), M.sympy.Rational(1, 3),
                          M.sympy.Rational(5, 64), 0, M.sympy.Rational(1, 192)]
-    mu = M.mercer_eigenvalues(M.relu_ntk_kernel, 3, 24, dps=30)
+    mu = M.mercer_eigenvalues(M.relu_ntk_kernel, 3, 24, dps=30, as_mpf=True)
     with mpmath.workdps(50):
         for k, (value, reference) in enumerate(zip(mu, exact, strict=True)):
             if reference == 0:
@@ -69,7 +69,7 @@ def test_relu_ntk_matches_exact_rationals_on_s2_to_30_digits():
 @pytest.mark.parametrize("name", ["arccos0", "arccos1", "relu_ntk"])
 def test_arc_cosine_kernels_match_exact_rationals_on_s4(name):
     exact = M.relu_kernel_eigenvalues_exact(name, 5, 10)
-    mu = M.mercer_eigenvalues(M.relu_kernel(name), 5, 10, dps=30)
+    mu = M.mercer_eigenvalues(M.relu_kernel(name), 5, 10, dps=30, as_mpf=True)
     with mpmath.workdps(50):
         for value, reference in zip(mu, exact, strict=True):
             if reference == 0:
@@ -84,7 +84,7 @@ def test_power_kernel_with_non_analytic_endpoint():
     """(1 - t)^(1/3) is singular in theta too: exercises the tanh-sinh end-point handling."""
     with mpmath.workdps(40):
         nu = mpmath.mpf(1) / 3
-        mu = M.mercer_eigenvalues(lambda t: (1 - t) ** nu, 4, 20, dps=30)
+        mu = M.mercer_eigenvalues(lambda t: (1 - t) ** nu, 4, 20, dps=30, as_mpf=True)
         for k, value in enumerate(mu):
             reference = M.power_kernel_eigenvalue(nu, 4, k, dps=35)
             assert abs(value / reference - 1) < mpmath.mpf(10) ** -30
@@ -139,3 +139,13 @@ def test_endpoint_law_is_the_limit_of_the_exact_power_eigenvalue():
     assert float(M.power_kernel_eigenvalue(0.5, 5, k)) / law(k) == pytest.approx(1.0, rel=5e-3)
     with pytest.raises(ValueError, match="nu must be a non-integer"):
         M.endpoint_decay_law(5, 1.0, 1.0, 0.0)
+
+
+def test_mercer_eigenvalues_are_float64_unless_mpf_is_asked_for():
+    mu = M.mercer_eigenvalues(M.relu_ntk_kernel, 3, 4)
+    assert isinstance(mu, np.ndarray) and mu.dtype == np.float64 and mu.shape == (5,)
+    exact = M.mercer_eigenvalues(M.relu_ntk_kernel, 3, 4, as_mpf=True)
+    assert isinstance(exact, list) and all(isinstance(m, mpmath.mpf) for m in exact)
+    assert mu.tolist() == [float(m) for m in exact] and mu[3] == 0.0
+    with pytest.raises(TypeError, match="as_mpf must be a bool"):
+        M.mercer_eigenvalues(M.relu_ntk_kernel, 3, 4, as_mpf=1)

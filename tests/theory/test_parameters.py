@@ -35,7 +35,7 @@ pytestmark = pytest.mark.usefixtures("single_threaded")
 def measure(d, h, depth, activation, bias, *, seed, n_data=None, load=3.0, b_std=1.0,
             gaussian=False):
     """Measured rank of the Jacobian, the spec, parameters (numpy) and inputs."""
-    spec = features.NetworkSpec(d, h, depth, activation, bias, b_std=b_std)
+    spec = features.NetworkSpec(d, h, depth, activation, bias, b_std=b_std if bias else 0.0)
     n_data = n_data or int(load * spec.n_parameters)
     data_seed, parameter_seed = np.random.SeedSequence(seed).spawn(2)
     rng = np.random.default_rng(data_seed)
@@ -50,7 +50,7 @@ def activity(spec, params, x):
     """Per hidden layer: number of data points on which each neuron is active (numpy)."""
     counts, hidden, fan_in = [], x, spec.input_dim
     for layer in range(1, spec.depth + 1):
-        z = spec.w_std / math.sqrt(fan_in) * hidden @ params[f"W{layer}"].T
+        z = spec.W_std / math.sqrt(fan_in) * hidden @ params[f"W{layer}"].T
         if spec.bias:
             z = z + spec.b_std * params[f"b{layer}"]
         counts.append((z > 0).sum(axis=0))
@@ -77,7 +77,7 @@ def resolved(spec, params, x):
 @pytest.mark.parametrize("d, h, depth, bias", [(3, 4, 1, False), (5, 7, 2, True),
                                                (2, 3, 4, True), (1, 1, 1, False)])
 def test_parameter_count_matches_the_network(d, h, depth, bias):
-    spec = features.NetworkSpec(d, h, depth, "relu", bias)
+    spec = features.NetworkSpec(d, h, depth, "relu", bias, b_std=1.0 if bias else 0.0)
     params = features.init_parameters(spec, 0)
     assert parameter_count(d, h, depth=depth, bias=bias) == spec.n_parameters == sum(
         v.numel() for v in params.values())
@@ -346,7 +346,7 @@ def test_stable_probability_by_monte_carlo(d, w_std, b_std):
     n = 400_000
     w_norm = np.linalg.norm(rng.standard_normal((n, d)), axis=1)
     stable = b_std * np.abs(rng.standard_normal(n)) >= w_std * w_norm
-    p = stable_neuron_probability(d, w_std=w_std, b_std=b_std)
+    p = stable_neuron_probability(d, W_std=w_std, b_std=b_std)
     assert abs(stable.mean() - p) < 5 * math.sqrt(p * (1 - p) / n)
 
 
