@@ -120,6 +120,12 @@ class Claim(abc.ABC):
     #: Names of the sweeps that :meth:`simulate` runs (for ``jamming list``; the claim tests
     #: check it against the sweeps the runner actually ran).
     sweeps: tuple[str, ...] = ()
+    #: What ``predicted`` and ``measured`` are, short, in LaTeX (the claims table's
+    #: "quantity" column).
+    table_quantity: str
+    #: What ``discrepancy`` and ``tolerance`` are measured in, in LaTeX (``$|z|$``:
+    #: standard errors; ``networks``: a count; ...).
+    discrepancy_unit: str
     #: Established claims gate ``jamming validate`` (exit 1 when one fails). Open claims
     #: (hypotheses under test, including refuted ones) are checked and reported the same
     #: way but do not gate: their verdict is a result either way.

@@ -34,9 +34,9 @@ from jamming.theory.label_noise_lasso import label_noise_lasso, label_noise_lass
 #: Largest relative distance between extrapolated GD and the Q_alpha interpolator.
 WOODWORTH_TOLERANCE = 1e-4
 
-#: Lasso-support coordinates tested by the KKT statistic: |beta_L,j| >= this * max |beta_L|.
+#: Lasso-support coordinates tested by the KKT statistic: ``|beta_L,j| >= this * max |beta_L|``.
 KKT_COORDINATE_FLOOR = 0.1
-#: Support recovery: the time average must exceed this fraction of max |beta_L| on the
+#: Support recovery: the time average must exceed this fraction of ``max |beta_L|`` on the
 #: tested support coordinates (with the Lasso's sign) and stay below it off the support.
 SUPPORT_THRESHOLD = 0.05
 
@@ -49,6 +49,8 @@ class Woodworth(Claim):
     """Gradient descent on diagonal networks reaches the Q_alpha interpolator."""
 
     id = "S4.woodworth"
+    table_quantity = r"largest relative distance of GD to the $Q_\alpha$ interpolator"
+    discrepancy_unit = r"relative"
     statement = (
         "Gradient descent on beta = u*u - v*v from u = v = alpha (small steps, extrapolated "
         "to zero step) converges to the minimiser of Q_alpha among interpolators for alpha "
@@ -189,6 +191,8 @@ class LabelNoiseLasso(Claim):
     """The time average of label-noise GD solves the weighted Lasso."""
 
     id = "S4.label-noise-lasso"
+    table_quantity = r"largest $|t|$ of the KKT residual extrapolated to $\eta\to0$"
+    discrepancy_unit = r"$|t|$"
     statement = (
         "The time-averaged beta of label-noise gradient descent on beta = u*u - v*v solves "
         "the weighted Lasso min (1/2n)|X beta - y|^2 + sum_j lambda_j |beta_j| with "
@@ -250,7 +254,7 @@ class LabelNoiseLasso(Claim):
         return pd.DataFrame(rows)
 
     def verdict(self, data) -> Verdict:
-        """Largest |t| of the extrapolated KKT statistic against the Student threshold
+        """Largest :math:`|t|` of the extrapolated KKT statistic against the Student threshold
         (Bonferroni over lambdas), no support mismatch, no divergence."""
         fits = self._extrapolations(data)
         tests = len(fits)

@@ -52,6 +52,8 @@ class EffectiveParameterCount(Claim):
     """Jacobian rank of linearised networks against the count of symmetries."""
 
     id = "S1.effective-parameters"
+    table_quantity = r"networks whose Jacobian rank equals $N_\mathrm{eff}$"
+    discrepancy_unit = r"networks"
     statement = (
         "The rank of the Jacobian of a network linearised at initialisation equals the "
         "parameter count minus one scaling direction per hidden ReLU neuron (exactly at "
@@ -130,6 +132,8 @@ class FiniteDataReluRank(Claim):
     """Rank of one-hidden-layer ReLU networks against the finite-data count, on fresh seeds."""
 
     id = "S1.relu-rank-finite-data"
+    table_quantity = r"networks whose rank differs from the finite-data count"
+    discrepancy_unit = r"networks"
     gating = False
     statement = (
         "Hypothesis (open; formulated after seeing the jacobian-rank data, tested on fresh "
@@ -149,8 +153,8 @@ class FiniteDataReluRank(Claim):
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
         """Measured ranks with the finite-data prediction and the infinite-data counts.
 
-        ``predicted``: :func:`shallow_relu_rank`; ``infinite_data``: :func:`relu_rank_bound`
-        with the measured stable neurons; ``generic``: :func:`effective_parameters`
+        ``predicted``: :func:`.shallow_relu_rank`; ``infinite_data``: :func:`.relu_rank_bound`
+        with the measured stable neurons; ``generic``: :func:`.effective_parameters`
         (``P - h``, capped at N_data); ``small_cap``: some crossing neuron has fewer than
         ``d + beta`` points on one side.
         """
@@ -253,6 +257,8 @@ class FeatureCover(Claim):
     """Cover's law on empirical-NTK and random features with N_eff = measured rank."""
 
     id = "S1.ntk-cover"
+    table_quantity = r"worst LR $\chi^2$ against Cover at $N_\mathrm{eff}=$ rank (its dof)"
+    discrepancy_unit = r"$\chi^2-\mathrm{dof}$"
     gating = False
     statement = (
         "Hypothesis (open; kept whatever it shows): random labels on empirical-NTK features "
@@ -364,6 +370,8 @@ class TeacherThreshold(Claim):
     """The SAT/UNSAT crossing of sign-teacher labels on random ReLU features."""
 
     id = "S1.teacher-threshold"
+    table_quantity = r"largest $|z|$ of the extrapolated crossing against $\phi_c(\psi)$"
+    discrepancy_unit = r"$|z|$"
     statement = (
         "For random ReLU features sigma(Wx/sqrt(d)) of Gaussian inputs with labels "
         "sign(beta.x), the probability of linear separability crosses 1/2 at the "

@@ -182,6 +182,8 @@ class WidthScaling(Claim):
     """Exponents of the initial kernel fluctuation and of the kernel drift in the width."""
 
     id = "S3.width-scaling"
+    table_quantity = r"largest $|z|$ of the fitted width exponents"
+    discrepancy_unit = r"$|z|$"
     statement = (
         "For one-hidden-layer networks in the NTK parametrisation, ||K_h(0) - K_inf||_F "
         "decays as h^{-1/2} (erf and ReLU) and the kernel drift ||K_h(T) - K_h(0)||_F over "
@@ -194,7 +196,7 @@ class WidthScaling(Claim):
         return Prediction(
             "Predicted exponents: fluctuation -1/2, smooth drift -1; K_inf from theory.",
             {"fluctuation": -0.5, "drift (smooth)": -1.0,
-             "K_inf": lambda x, activation, w_std: ntk(x, None, FW_DEPTH, activation, w_std,
+             "K_inf": lambda x, activation, W_std: ntk(x, None, FW_DEPTH, activation, W_std,
                                                        0.0)})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
@@ -202,7 +204,7 @@ class WidthScaling(Claim):
         return _simulate(scale, runner)
 
     def verdict(self, data) -> Verdict:
-        """Largest |z| of the three exponents against theory, Bonferroni over three."""
+        """Largest :math:`|z|` of the three exponents against theory, Bonferroni over three."""
         fits = [_fit(data, "erf", "fluctuation"), _fit(data, "relu", "fluctuation"),
                 _fit(data, "erf", "drift")]
         table, max_z, threshold = _tested(fits, [-0.5, -0.5, -1.0])
@@ -243,6 +245,8 @@ class LinearizedTraining(Claim):
     """Gradient descent against the linear function-space recursion with the initial NTK."""
 
     id = "S3.linearized-training"
+    table_quantity = r"width exponent of the gap to the linearised recursion"
+    discrepancy_unit = r"$|z|$"
     statement = (
         "Gradient descent on the square loss of a wide one-hidden-layer erf network follows "
         "the linear function-space flow f_{t+1} = f_t - eta K_h(0)(f_t - y) on train and "
@@ -261,7 +265,7 @@ class LinearizedTraining(Claim):
         return _simulate(scale, runner)
 
     def verdict(self, data) -> Verdict:
-        """Largest |z| of the erf gap exponents (train/test, three times) against -1."""
+        """Largest :math:`|z|` of the erf gap exponents (train/test, three times) against -1."""
         fits = [_fit(data, "erf", f"gap_own_{where}_{step}")
                 for where in ("train", "test") for step in GAP_STEPS]
         table, max_z, threshold = _tested(fits, [-1.0] * len(fits))
@@ -312,6 +316,8 @@ class LazyRatio(Claim):
     """Seed 002's kappa = O(1/h), tested in the NTK parametrisation (open)."""
 
     id = "S3.lazy-ratio"
+    table_quantity = r"width exponent of the lazy ratio $\kappa$"
+    discrepancy_unit = r"$|z|$"
     statement = (
         "Hypothesis (seed 002): the lazy-training ratio kappa = |y(w0) - y~| |D^2 y| / |Dy|^2 "
         "of a one-hidden-layer network decays as 1/h, here in the NTK parametrisation of "
@@ -330,7 +336,7 @@ class LazyRatio(Claim):
         return _simulate(scale, runner)
 
     def verdict(self, data) -> Verdict:
-        """Largest |z| of the kappa exponents (erf, relu) against -1."""
+        """Largest :math:`|z|` of the kappa exponents (erf, relu) against -1."""
         fits = [_fit(data, a, "kappa") for a in ("erf", "relu")]
         table, max_z, threshold = _tested(fits, [-1.0, -1.0])
         against_half = ((table["slope"] + 0.5) / table["se"]).round(3).tolist()

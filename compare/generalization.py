@@ -23,6 +23,8 @@ class LossCuspAtJamming(Claim):
     """The test-loss maximum of each instance sits at its own SAT/UNSAT transition."""
 
     id = "S1.test-cusp"
+    table_quantity = r"instances with a test-loss peak off the transition"
+    discrepancy_unit = r"instances"
     statement = (
         "For random ReLU features of Gaussian inputs with sign-teacher labels, the test "
         "quadratic-hinge loss of the vanishing-ridge linear model (hard-margin when SAT, the "

@@ -29,6 +29,8 @@ class SquareInterpolation(Claim):
     """The smallest non-zero eigenvalue of Gaussian-feature Gram matrices against MP/Edelman."""
 
     id = "S1.square-interpolation"
+    table_quantity = r"largest $|z|$ of $\lambda_\mathrm{min}$ vs MP edge and Edelman"
+    discrepancy_unit = r"$|z|$"
     statement = (
         "The smallest non-zero eigenvalue of K/N_eff for Gaussian features tends to "
         "(1 - sqrt(phi))^2, closing at the interpolation threshold phi = 1 of the square "
@@ -80,7 +82,7 @@ class SquareInterpolation(Claim):
         return results
 
     def verdict(self, data) -> Verdict:
-        """Largest |z| of the extrapolated edges (and the hard-edge mean) against theory."""
+        """Largest :math:`|z|` of the extrapolated edges (and the hard-edge mean) against theory."""
         fits = self._extrapolations(data)
         threshold = bonferroni_threshold(len(fits))
         max_z = max(abs(f["z"]) for f in fits.values())
@@ -136,6 +138,8 @@ class FixedPoints(Claim):
     """Kernel gradient flow ends at the predicted constrained minimum, with its zero modes."""
 
     id = "S1.fixed-points"
+    table_quantity = r"largest distance of the end point from the constrained minimum"
+    discrepancy_unit = r"rounding units"
     statement = (
         "Kernel gradient flow df/dt = -eta K grad L with a frozen Gram matrix converges to the "
         "minimum of L on f0 + range(K) (a fixed point that is not a minimum of L when K is "

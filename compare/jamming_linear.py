@@ -29,6 +29,8 @@ class CoverFiniteSize(Claim):
     """Cover's finite-size separability probability against LP-decided simulations."""
 
     id = "S1.cover-finite-size"
+    table_quantity = r"LR $\chi^2$ of separable counts against Cover (predicted: its dof)"
+    discrepancy_unit = r"$\chi^2-\mathrm{dof}$"
     statement = (
         "Random +-1 labels on N_data Gaussian points in R^N_eff are linearly separable "
         "through the origin with Cover's probability 2^(1-N_data) sum_{k<N_eff} "

@@ -55,6 +55,8 @@ class KernelMonteCarlo(Claim):
     """Analytic NNGP/NTK against Monte Carlo of finite networks, extrapolated in 1/width."""
 
     id = "S3.kernel-monte-carlo"
+    table_quantity = r"largest $|z|$ of the kernel deviation extrapolated to $1/h=0$"
+    discrepancy_unit = r"$|z|$"
     statement = (
         "For fully connected networks in the stax NTK parametrisation (depth 1-4; ReLU, erf, "
         "tanh; with and without biases), the output covariance and the mean empirical NTK "
@@ -64,8 +66,8 @@ class KernelMonteCarlo(Claim):
     sweeps = ("kernel-monte-carlo",)
 
     def theory(self) -> Prediction:
-        def kernels(inputs, activation, depth, w_std, b_std):
-            return nngp_ntk(inputs, None, depth, activation, w_std,
+        def kernels(inputs, activation, depth, W_std, b_std):
+            return nngp_ntk(inputs, None, depth, activation, W_std,
                             0.0 if b_std is None else b_std)
         return Prediction(
             "The analytic (NNGP, NTK) of one configuration on given inputs.",
@@ -112,7 +114,7 @@ class KernelMonteCarlo(Claim):
         return pd.DataFrame(rows)
 
     def verdict(self, data) -> Verdict:
-        """Largest |z| of the extrapolated deviation, Bonferroni over all fits."""
+        """Largest :math:`|z|` of the extrapolated deviation, Bonferroni over all fits."""
         table = self._extrapolations(data)
         threshold = bonferroni_threshold(len(table))
         max_z = float(table["z"].abs().max())
@@ -210,6 +212,8 @@ class DualActivationQuadrature(Claim):
     """Closed-form dual activations against independent numerical integration."""
 
     id = "S3.quadrature"
+    table_quantity = r"largest relative difference, closed form against quadrature"
+    discrepancy_unit = r"relative"
     statement = (
         "The closed-form layer maps E[phi(u)phi(v)] and E[phi'(u)phi'(v)] of ReLU, leaky "
         "ReLU and |.| agree with adaptive 2-D Gaussian integration split at the kinks, and "
@@ -313,6 +317,8 @@ class MercerGram(Claim):
     """Gram eigenvalues of uniform points on the sphere against the Mercer eigenvalues."""
 
     id = "S3.mercer-gram"
+    table_quantity = r"largest $|z|$ of Gram block sums against $N(d,k)\,2\mu_k$"
+    discrepancy_unit = r"$|z|$"
     statement = (
         "The eigenvalues of K/N for the two-layer ReLU NTK Gram matrix of N uniform points "
         "on S^2 come in blocks of multiplicity N(d, k) whose sums tend to N(d, k) mu_k, the "
@@ -358,7 +364,7 @@ class MercerGram(Claim):
         return pd.DataFrame(rows)
 
     def verdict(self, data) -> Verdict:
-        """Largest |z| of the extrapolated block sums, Bonferroni over the blocks."""
+        """Largest :math:`|z|` of the extrapolated block sums, Bonferroni over the blocks."""
         fits = self._fits(data)
         threshold = bonferroni_threshold(len(fits))
         max_z = float(fits["z"].abs().max())
@@ -418,6 +424,8 @@ class MercerDecay(Claim):
     """Decay exponents of Mercer eigenvalues of ReLU kernels against the predicted ones."""
 
     id = "S3.decay"
+    table_quantity = r"largest deviation of the decay exponents"
+    discrepancy_unit = r"model errors"
     statement = (
         "The Mercer eigenvalues on S^{d-1} (d = 2..8) of the arc-cosine kernels of orders 0 "
         "and 1 and of the two-layer ReLU NTK decay as k^{-d}, k^{-(d+2)} and k^{-d} on their "
@@ -444,7 +452,7 @@ class MercerDecay(Claim):
         return pd.DataFrame(rows)
 
     def verdict(self, data) -> Verdict:
-        """Largest |measured - predicted| in units of the extrapolation's model error."""
+        """Largest ``|measured - predicted|`` in units of the extrapolation's model error."""
         data = data.assign(ratio=(data["measured"] - data["predicted"]).abs()
                            / np.maximum(data["model_error"], 1e-6))
         worst = float(data["ratio"].max())

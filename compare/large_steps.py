@@ -49,7 +49,7 @@ WIDER_RANGE = (1.01, 1.26)
 #: orbits farther than ``CYCLE_LEFT`` at some of those steps as having left it.
 CYCLE_CONVERGED = 1e-9
 CYCLE_LEFT = 1e-6
-#: Stable gammas are tested where |multiplier| <= this; the residual distance after n steps
+#: Stable gammas are tested where ``|multiplier| <= this``; the residual distance after n steps
 #: is then <= 0.99^(n/2) times the initial one (below 1e-40 for the sweep's 12 000 steps).
 CYCLE_TESTED_MULTIPLIER = 0.99
 #: Unstable gammas are tested up to 2 (beyond it orbits escape to infinity).
@@ -75,6 +75,8 @@ class StabilizationProof(Claim):
     """The interval-arithmetic proof holds on the stated range and fails beyond it."""
 
     id = "S4.stabilization-proof"
+    table_quantity = r"failed certificate checks"
+    discrepancy_unit = r"checks"
     statement = (
         "The loss-stabilisation proposition of Andriushchenko et al. (2023), properties "
         "(P1)-(P7) for every normalised step gamma in [1.01, 1.25] with a = 0.65, b = 1.162, "
@@ -174,6 +176,8 @@ class TwoCycle(Claim):
     """Orbits converge to the closed-form 2-cycle exactly in its stability range."""
 
     id = "S4.two-cycle"
+    table_quantity = r"largest distance of stable orbits to the 2-cycle"
+    discrepancy_unit = r"$|z_t-z_\pm|$"
     statement = (
         "For every gamma in (1, sqrt(5) - 1) almost every orbit of z -> z + gamma z (1 - z^2) "
         "from (0.05, 1.15) converges to the closed-form 2-cycle z-+ = sqrt((gamma + 1 -+ "
@@ -280,6 +284,8 @@ class SGDBounce(Claim):
     """SGD bounces across theta* inside the step-size interval; converges or diverges outside."""
 
     id = "S4.sgd-bounce"
+    table_quantity = r"SGD trajectories that break the proposition"
+    discrepancy_unit = r"trajectories"
     statement = (
         "SGD on y = x theta*^2 with x uniform on [1, 1.1] and steps in ((theta* x_min)^-2, "
         "1.25 (theta* x_max)^-2) crosses theta* at every step after the transient and keeps "

@@ -48,8 +48,13 @@ def activation_constants(activation: str) -> tuple[float, float]:
 
 
 @cache
-def pennington_worah_cdf(phi: float, psi: float, activation: str, nodes: int = 1501):
+def pennington_worah_cdf(dim_per_sample: float, dim_per_feature: float, activation: str,
+                         nodes: int = 1501):
     """Tabulated limiting CDF of the eigenvalues of :math:`M` (atom at 0 included).
+
+    ``dim_per_sample`` and ``dim_per_feature`` are Pennington & Worah's :math:`\\phi = n_0/m`
+    and :math:`\\psi = n_0/n_1` (:func:`jamming.theory.random_matrix.pennington_worah_stieltjes`;
+    the sweep's ``phi`` and ``psi``).
 
     The density is integrated by the trapezoidal rule in :math:`\\theta` with
     :math:`\\lambda = a + (b-a)(1-\\cos\\theta)/2` between the lower and upper edges
@@ -63,6 +68,7 @@ def pennington_worah_cdf(phi: float, psi: float, activation: str, nodes: int = 1
         ``x`` (add ``atom`` for the CDF at ``x >= 0``), the atom at 0 and the edges.
     """
     eta, zeta = activation_constants(activation)
+    phi, psi = dim_per_sample, dim_per_feature
     edges = pennington_worah_edges(phi, psi, eta, zeta)
     low, high = edges[0], edges[-1]
     theta = np.linspace(0.0, math.pi, nodes)
@@ -110,6 +116,8 @@ class RandomFeaturesSpectrum(Claim):
     """Random-feature Gram spectra against Pennington–Worah: KS rate and lower edge."""
 
     id = "S3.random-features-spectrum"
+    table_quantity = r"largest $|z|$ of the KS exponent and the lower edge"
+    discrepancy_unit = r"$|z|$"
     statement = (
         "The empirical spectral distribution of the random-feature Gram matrix "
         "M = Y Y^T/m, Y = tanh(W X/sqrt(n0)), tends to the Pennington-Worah law: its "
@@ -176,7 +184,7 @@ class RandomFeaturesSpectrum(Claim):
         return pd.DataFrame(rows)
 
     def verdict(self, data) -> Verdict:
-        """Largest |z| of the KS exponent against 1 and of the extrapolated edges against
+        """Largest :math:`|z|` of the KS exponent against 1 and of the extrapolated edges against
         theory; every KS exponent must also exceed 0 at the same threshold."""
         fits = self._fits(data)
         tests = 3 * len(fits)

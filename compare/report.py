@@ -11,7 +11,7 @@ from pathlib import Path
 
 from jamming.compare.claims import Claim, Verdict
 from jamming.compare.figures import save
-from jamming.sweeps.runner import SweepRunner
+from jamming.sweeps.runner import SweepRunner, progress_line, progress_style
 
 COLUMNS = ("claim", "predicted", "measured", "discrepancy", "tolerance", "verdict")
 
@@ -26,6 +26,10 @@ class ClaimResult:
     verdict: Verdict
     seconds: float
     gating: bool = True
+    #: The claim's :attr:`~jamming.compare.claims.Claim.table_quantity` and
+    #: :attr:`~jamming.compare.claims.Claim.discrepancy_unit` (LaTeX).
+    table_quantity: str = ""
+    discrepancy_unit: str = ""
 
     @property
     def blocking_failure(self) -> bool:
@@ -43,6 +47,10 @@ def check_claims(claims: Iterable[Claim], scale: str, runner: SweepRunner, *,
                  figure_folder: Path | None = None) -> list[ClaimResult]:
     """Simulate (through the store) and judge each claim; optionally save its figure.
 
+    Progress follows ``runner.progress`` (see :func:`~jamming.sweeps.runner.progress_style`):
+    a tqdm bar over the claims on a terminal, else one line per finished claim on stderr,
+    such as ``claim S1.cover-finite-size: pass (1.2 s)``.
+
     Parameters
     ----------
     claims : iterable of Claim
@@ -51,15 +59,25 @@ def check_claims(claims: Iterable[Claim], scale: str, runner: SweepRunner, *,
     figure_folder : pathlib.Path, optional
         Where to write each claim's PDF figure; no figures when ``None``.
     """
+    from tqdm.auto import tqdm
+
+    style = progress_style(runner.progress)
     results = []
-    for claim in claims:
-        start = time.perf_counter()
-        data = claim.simulate(scale, runner)
-        verdict = claim.verdict(data)
-        if figure_folder is not None:
-            save(claim.figure(data), figure_folder, claim.id)
-        results.append(ClaimResult(claim.id, claim.statement, scale, verdict,
-                                   time.perf_counter() - start, claim.gating))
+    with tqdm(list(claims), desc="claims", unit="claim", disable=style != "bar") as bar:
+        for claim in bar:
+            bar.set_postfix_str(claim.id, refresh=False)
+            start = time.perf_counter()
+            data = claim.simulate(scale, runner)
+            verdict = claim.verdict(data)
+            if figure_folder is not None:
+                save(claim.figure(data), figure_folder, claim.id)
+            result = ClaimResult(claim.id, claim.statement, scale, verdict,
+                                 time.perf_counter() - start, claim.gating,
+                                 claim.table_quantity, claim.discrepancy_unit)
+            results.append(result)
+            if style == "lines":
+                progress_line(f"claim {result.claim_id}: {_verdict_word(result).lower()} "
+                              f"({result.seconds:.1f} s)")
     return results
 
 
@@ -96,10 +114,21 @@ def text_table(results: Sequence[ClaimResult]) -> str:
     return "\n".join(lines)
 
 
-def markdown_report(results: Sequence[ClaimResult]) -> str:
-    """Markdown table of the verdicts, followed by each claim's quantity and justification."""
+def markdown_report(results: Sequence[ClaimResult], *, selection: str) -> str:
+    """Markdown report: what it covers, the table of verdicts, each claim's justification.
+
+    Parameters
+    ----------
+    results : sequence of ClaimResult
+        Claims checked at one scale.
+    selection : str
+        How the claims were chosen, e.g. ``"--only S1"`` or ``"all 27 claims"``.
+    """
     scale = results[0].scale if results else "-"
+    ids = ", ".join(f"`{r.claim_id}`" for r in results) or "none"
     lines = [f"# Claims at scale `{scale}`", "",
+             f"- scale: `{scale}`", f"- selection: {selection}",
+             f"- claims ({len(results)}): {ids}", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(row) + " |" for row in _rows(results)]
     for r in results:
@@ -121,48 +150,99 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_ESCAPES.get(char, char) for char in text)
 
 
+def latex_number(value) -> str:
+    """LaTeX of a number for running text or math.
+
+    Integers (and integral floats of magnitude below :math:`10^{15}`) are printed exactly,
+    with thin spaces between groups of three digits from 10 000 on; other floats to four
+    significant digits, in scientific notation (:math:`a\\times10^{k}`) outside
+    :math:`[10^{-3}, 10^{5})`; negative numbers with a minus sign in math mode; booleans as
+    ``yes``/``no``; non-finite values as ``NaN`` or :math:`\\pm\\infty`.
+    """
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if not math.isfinite(value):
+        return "NaN" if math.isnan(value) else rf"\ensuremath{{{'-' if value < 0 else ''}\infty}}"
+    magnitude = abs(value)
+    if isinstance(value, int) or (float(value).is_integer() and magnitude < 1e15):
+        text = f"{int(magnitude):,}".replace(",", r"\," if magnitude >= 10_000 else "")
+    elif magnitude != 0 and not 1e-3 <= magnitude < 1e5:
+        mantissa, exponent = f"{magnitude:.3e}".split("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        text = ("" if mantissa == "1" else mantissa + r"\times") + f"10^{{{int(exponent)}}}"
+    else:
+        text = f"{magnitude:.4g}"
+    return rf"\ensuremath{{{'-' if value < 0 else ''}{text}}}" if (
+        value < 0 or "^" in text) else text
+
+
 def latex_table(results: Sequence[ClaimResult]) -> str:
-    """A ``tabular`` (booktabs) of the verdicts, for ``\\input`` in the paper."""
+    """A ``longtable`` (booktabs) of the verdicts, for ``\\input`` in the paper.
+
+    The caption is the macro ``\\claimscaption`` (defined by the paper) and the label
+    ``tab:claims``; the table breaks across pages.
+
+    Each claim takes two lines: its id, *predicted* and *measured*, the discrepancy and the
+    tolerance, the unit these two are measured in and the verdict; below them, indented,
+    the quantity that *predicted* and *measured* are.
+    """
     scale = results[0].scale if results else "-"
+    header = (r"claim \emph{(quantity)} & predicted & measured & discrepancy & tolerance & in & "
+              r"verdict \\")
     lines = [
         f"% generated by `jamming` at scale {scale}; do not edit",
-        r"\begin{tabular}{lrrrrl}",
-        r"\toprule",
-        r"claim & predicted & measured & discrepancy & tolerance & verdict \\",
-        r"\midrule",
+        r"\begin{longtable}{@{}lrrrrll@{}}",
+        r"\caption{\claimscaption}\label{tab:claims} \\",
+        r"\toprule", header, r"\midrule", r"\endfirsthead",
+        r"\toprule", header, r"\midrule", r"\endhead",
+        r"\bottomrule", r"\endfoot",
     ]
-    for row in _rows(results):
+    for result, row in zip(results, _rows(results), strict=True):
         word = {"PASS": r"\textbf{pass}", "FAIL": r"\textbf{FAIL}"}.get(
             row[5], latex_escape(row[5].lower()))
-        cells = [rf"\texttt{{{latex_escape(row[0])}}}", *row[1:5], word]
+        verdict = result.verdict
+        numbers = [latex_number(value) for value in (verdict.predicted, verdict.measured,
+                                                     verdict.discrepancy, verdict.tolerance)]
+        cells = [rf"\texttt{{{latex_escape(row[0])}}}", *numbers, result.discrepancy_unit, word]
         lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", ""]
+        lines.append(rf"\multicolumn{{7}}{{@{{\quad}}l@{{}}}}{{\emph{{{result.table_quantity}}}}}"
+                     r" \\[2pt]")
+    lines += [r"\end{longtable}", ""]
     return "\n".join(lines)
 
 
-def write_reports(results: Sequence[ClaimResult], results_folder: Path,
-                  generated_folder: Path | None) -> list[Path]:
-    """Write ``report.md`` and ``report.json`` (results folder) and ``claims.tex`` (paper).
+def write_reports(results: Sequence[ClaimResult], report_folder: Path,
+                  generated_folder: Path | None, *, selection: str) -> list[Path]:
+    """Write ``report.md`` and ``report.json`` (report folder) and ``claims.tex`` (paper).
+
+    ``report.json`` is an object ``{"scale", "selection", "claims", "results"}``: the scale,
+    how the claims were chosen, their ids, and one :meth:`ClaimResult.as_json` object each.
 
     Parameters
     ----------
     results : sequence of ClaimResult
-    results_folder : pathlib.Path
-        Where the Markdown and JSON reports go (the store's folder).
+        Claims checked at one scale.
+    report_folder : pathlib.Path
+        Where the Markdown and JSON reports go (the CLI's ``--report-dir``, by default the
+        store's folder); created if missing.
     generated_folder : pathlib.Path or None
         Where the paper's claims table goes; ``None`` leaves the table alone (a partial
         selection of claims must not replace the paper's full table).
+    selection : str
+        How the claims were chosen, e.g. ``"--only S1"`` or ``"all 27 claims"``.
 
     Returns
     -------
     list of pathlib.Path
         The files written.
     """
-    results_folder.mkdir(parents=True, exist_ok=True)
+    report = {"scale": results[0].scale if results else None, "selection": selection,
+              "claims": [r.claim_id for r in results],
+              "results": [r.as_json() for r in results]}
+    report_folder.mkdir(parents=True, exist_ok=True)
     files = {
-        results_folder / "report.md": markdown_report(results),
-        results_folder / "report.json": json.dumps([r.as_json() for r in results], indent=2)
-        + "\n",
+        report_folder / "report.md": markdown_report(results, selection=selection),
+        report_folder / "report.json": json.dumps(report, indent=2) + "\n",
     }
     if generated_folder is not None:
         generated_folder.mkdir(parents=True, exist_ok=True)

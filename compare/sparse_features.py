@@ -86,6 +86,8 @@ class SparseFeatures(Claim):
     """Large steps then decay: lower rank, sparser features, better test error (open)."""
 
     id = "S4.sparse-features"
+    table_quantity = r"paired comparisons that do not confirm the hypothesis"
+    discrepancy_unit = r"comparisons"
     statement = (
         "SGD with a large step in the loss-stabilisation regime, decayed to the small step "
         "after 10, 30 or 50 % of the iterations, ends with a lower Jacobian rank, a lower "

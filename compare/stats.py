@@ -27,7 +27,7 @@ class BinomialFit:
     p_value_asymptotic : float
         The same from the chi-square law with ``dof`` degrees of freedom.
     chi2_critical : float
-        The bootstrap :math:`1-\text{level}` quantile of the statistic under the prediction:
+        The bootstrap :math:`1-\\text{level}` quantile of the statistic under the prediction:
         the test at false-alarm rate ``level`` passes iff ``chi2 <= chi2_critical``.
     max_z : float
         Largest :math:`|k_i - n_i p_i| / \\sqrt{n_i p_i (1-p_i)}`.
@@ -135,7 +135,7 @@ FAMILY_LEVEL = 0.01
 
 
 def bonferroni_threshold(tests: int, level: float = FAMILY_LEVEL) -> float:
-    """Largest |z| allowed when ``tests`` two-sided z-tests share the false-alarm ``level``."""
+    """Largest :math:`|z|` allowed when ``tests`` two-sided z-tests share false-alarm ``level``."""
     return float(norm.isf(level / (2 * max(tests, 1))))
 
 

@@ -50,6 +50,8 @@ class SMEOrder(Claim):
     """SME1 and SME2 are weak approximations of order 1 and 2 of SGD."""
 
     id = "S4.sme-order"
+    table_quantity = r"largest $|z|$ of the weak orders and errors"
+    discrepancy_unit = r"$|z|$"
     statement = (
         "On f(theta) = E a (theta - gamma)^2 / 2, gamma ~ N(0, sigma^2), the weak errors of "
         "the first- and second-order stochastic modified equations against SGD at fixed time "
@@ -94,7 +96,7 @@ class SMEOrder(Claim):
         return pd.DataFrame(rows)
 
     def verdict(self, data) -> Verdict:
-        """Largest |z| of the fitted orders and of the errors against the closed form."""
+        """Largest :math:`|z|` of the fitted orders and of the errors against the closed form."""
         fits = self._fits(data)
         tests = len(fits) + len(data)
         threshold = bonferroni_threshold(tests)
@@ -126,7 +128,7 @@ class SMEOrder(Claim):
         )
 
     def figure(self, data):
-        """|weak error| against eta: closed form (lines) and coupled simulation (markers)."""
+        """``|weak error|`` against eta: closed form (lines) and coupled simulation (markers)."""
         with styled() as plt:
             fig, ax = plt.subplots(figsize=(4.6, 3.2), constrained_layout=True)
             fits = self._fits(data).set_index(["moment", "sme"])
@@ -151,6 +153,8 @@ class FokkerPlanck(Claim):
     """The label-noise SDE's stationary histogram follows its Fokker–Planck density."""
 
     id = "S4.fokker-planck"
+    table_quantity = r"smallest KS $p$-value against Fokker--Planck, as $-\log_{10}p$"
+    discrepancy_unit = r"$-\log_{10}p$"
     statement = (
         "The stationary law of the 1-D label-noise SDE d theta = 2 m2 theta (theta*^2 - "
         "theta^2) dt + 2 sqrt(eta delta m2) theta dW is the Fokker-Planck density "

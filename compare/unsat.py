@@ -1,7 +1,7 @@
 """S1 claims from exact quadratic-hinge minima on Gaussian features with random labels.
 
 ``S1.unsat-branch``
-    N_Delta/N_eff and loss/N_eff follow the CGMT branch :func:`quadratic_hinge_unsat`.
+    N_Delta/N_eff and loss/N_eff follow the CGMT branch :func:`.quadratic_hinge_unsat`.
 ``S1.isostatic-jump``
     Every UNSAT minimum has N_Delta >= N_eff + 1; near alpha = 2+ the branch starts at
     N_Delta/N_eff = 1 with the loss jumping to N_eff/pi.
@@ -123,6 +123,8 @@ class UnsatBranch(_HingeClaim):
     """The CGMT UNSAT branch against exact minima extrapolated in N_eff."""
 
     id = "S1.unsat-branch"
+    table_quantity = r"largest $|z|$ of $N_\Delta$ and $\mathcal{L}$ per $N_\mathrm{eff}$ vs CGMT"
+    discrepancy_unit = r"$|z|$"
     statement = (
         "For Gaussian features and random labels at alpha = N_data/N_eff > 2, the exact "
         "minimum of sum 1/2 (1 - y w.x)_+^2 has N_Delta/N_eff = I2(s)/Phi(s) and "
@@ -170,6 +172,8 @@ class IsostaticJump(_HingeClaim):
     """N_Delta >= N_eff + 1 in every UNSAT minimum, and the jump at alpha = 2+."""
 
     id = "S1.isostatic-jump"
+    table_quantity = r"largest $|z|$ of the UNSAT means next to $\alpha=2$ (and bound violations)"
+    discrepancy_unit = r"$|z|$"
     statement = (
         "Every UNSAT minimum of the quadratic hinge has N_Delta >= N_eff + 1 (checked "
         "exactly); as alpha -> 2+ N_Delta/N_eff -> 1+ (as 1 + sqrt((alpha-2)/(pi-2))) while "
@@ -229,6 +233,8 @@ class SoftModes(_HingeClaim):
     """Hypothesis: the Hessian of the unsatisfied points loses its gap at jamming."""
 
     id = "S1.soft-modes"
+    table_quantity = r"$|z|$ of $\lambda_\mathrm{min}$ extrapolated to $\alpha\to2^+$, against 0"
+    discrepancy_unit = r"$|z|$"
     gating = False
     statement = (
         "Hypothesis (kept whatever it shows): the lowest eigenvalue of Phi_Delta^T "

@@ -18,6 +18,8 @@ def test_registry_ids_are_well_formed():
     for claim_id, claim in registry().items():
         assert claim.study in {f"S{i}" for i in range(1, 7)}, claim_id
         assert claim.statement  # theory-only claims (theory against theory) have no sweep
+        # the paper's claims table says what each number is and what the discrepancy is in
+        assert claim.table_quantity.strip() and claim.discrepancy_unit.strip(), claim_id
 
 
 @pytest.mark.parametrize("claim_id", CLAIM_IDS)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 from jamming.compare.claims import Verdict
 from jamming.compare.report import (
     ClaimResult,
+    check_claims,
     latex_escape,
     latex_table,
     markdown_report,
@@ -29,24 +31,48 @@ def test_text_table_counts_and_marks_verdicts():
 
 
 def test_json_has_the_fields_outside_checks_rely_on(tmp_path):
-    written = write_reports(_results(), tmp_path / "results", tmp_path / "generated")
+    written = write_reports(_results(), tmp_path / "results", tmp_path / "generated",
+                            selection="all 2 claims")
     assert {p.name for p in written} == {"report.md", "report.json", "claims.tex"}
-    data = json.loads((tmp_path / "results" / "report.json").read_text())
+    data = json.loads((tmp_path / "results" / "report.json").read_text())["results"]
     assert [d["id"] for d in data] == ["S1.a_b", "S2.c"]
     for entry in data:
         assert {"id", "passed", "predicted", "measured", "tolerance"} <= entry.keys()
     assert data[0]["passed"] is True and data[1]["passed"] is False
 
 
+def test_reports_say_which_claims_and_which_scale_they_cover(tmp_path):
+    write_reports(_results(), tmp_path, None, selection="--only S1,S2")
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert {k: data[k] for k in ("scale", "selection", "claims")} == {
+        "scale": "quick", "selection": "--only S1,S2", "claims": ["S1.a_b", "S2.c"]}
+    header = (tmp_path / "report.md").read_text().split("| claim |")[0]
+    assert "- scale: `quick`" in header and "- selection: --only S1,S2" in header
+    assert "- claims (2): `S1.a_b`, `S2.c`" in header
+    assert not (tmp_path / "claims.tex").exists()
+
+
 def test_latex_is_escaped():
     assert latex_escape("a_b & 50% #1 {x}") == r"a\_b \& 50\% \#1 \{x\}"
     table = latex_table(_results())
     assert r"\texttt{S1.a\_b}" in table and r"\textbf{FAIL}" in table
-    assert table.count(r"\\") == 3  # header and two rows
+    # caption, the header on the first and on later pages, and two lines per claim
+    assert table.count(r"\\") == 7
+    assert table.count(r"\multicolumn{7}") == 2
+
+
+def test_the_claims_table_says_what_each_number_is_and_its_unit():
+    verdict = Verdict("gap exponent", -1.0, -1.448, 1.475, 3.1, True, "noise", {})
+    result = ClaimResult("S3.x", "s", "paper", verdict, 0.1, True,
+                         "width exponent of the gap", r"$|z|$")
+    row, quantity = latex_table([result]).split(r"\endfoot")[1].splitlines()[1:3]
+    assert row.split(" & ")[1:6] == [r"\ensuremath{-1}", r"\ensuremath{-1.448}", "1.475", "3.1",
+                                      r"$|z|$"]
+    assert r"\emph{width exponent of the gap}" in quantity
 
 
 def test_markdown_lists_every_claim_with_its_justification():
-    text = markdown_report(_results())
+    text = markdown_report(_results(), selection="all 2 claims")
     assert "| S1.a_b |" in text and "## S2.c" in text and "finite size" in text
 
 
@@ -59,3 +85,22 @@ def test_open_claims_are_reported_but_do_not_block():
     assert "FAIL (open)" in text and "(1 of them open, not gating)" in text
     assert "fail (open)" in latex_table([open_result])
     assert open_result.as_json()["gating"] is False
+
+
+def _fake_claim(claim_id: str, passed: bool):
+    verdict = Verdict("q", 0.0, 0.0, 0.0, 1.0, passed, "why", {})
+    return SimpleNamespace(id=claim_id, statement="s", gating=True, table_quantity="",
+                           discrepancy_unit="", simulate=lambda scale, runner: None,
+                           verdict=lambda data: verdict)
+
+
+def test_check_claims_logs_one_line_per_claim_off_a_terminal(capsys):
+    claims = [_fake_claim("S1.good", True), _fake_claim("S2.bad", False)]
+    results = check_claims(claims, "quick", SimpleNamespace(progress=None))
+    assert [r.verdict.passed for r in results] == [True, False]
+    lines = capsys.readouterr().err.splitlines()  # stderr is captured: not a terminal
+    assert [line.split(" (")[0] for line in lines] == ["claim S1.good: pass",
+                                                       "claim S2.bad: fail"]
+    assert all(line.endswith(" s)") for line in lines)
+    check_claims(claims, "quick", SimpleNamespace(progress=False))
+    assert capsys.readouterr().err == ""
