@@ -530,6 +530,43 @@ def marchenko_pastur_explained_variance(psi: float, kappa: float) -> float:
     return min(1.0, 2.0 * psi / (s + math.sqrt(disc)))
 
 
+@_elementwise("psi", "kappa")
+def marchenko_pastur_unexplained_variance(psi: float, kappa: float) -> float:
+    r""":math:`1 - R^2`, the part of the teacher field the features leave unexplained.
+
+    The positive root of :math:`u^2 + (\psi+\kappa-1)u - \kappa = 0` (the equation of
+    :func:`marchenko_pastur_explained_variance` for :math:`u = 1-R^2`), written without
+    cancellation, so that it keeps its relative precision where :math:`R^2 \to 1`
+    (:math:`u \simeq \kappa/\psi` at large :math:`\psi`), where ``1 - R^2`` would not:
+
+    .. math::
+
+        u = \frac{2\kappa}{b + \sqrt{b^2 + 4\kappa}}\ (b \ge 0), \qquad
+        u = \frac{-b + \sqrt{b^2 + 4\kappa}}{2}\ (b < 0), \qquad b = \psi+\kappa-1.
+
+    Parameters
+    ----------
+    psi : float or array_like
+        :math:`\psi = N_\mathrm{eff}/d > 0`.
+    kappa : float or array_like
+        :math:`\kappa = \mu_\star^2/\mu_1^2 \ge 0` (``math.inf`` gives 1).
+
+    Returns
+    -------
+    float, or numpy.ndarray of the broadcast shape of ``psi`` and ``kappa``
+        :math:`1-R^2 \in [\max(0, 1-\psi), 1]`.
+    """
+    psi = _check_psi(psi)
+    kappa = _check_scalar("kappa", kappa)
+    if math.isnan(kappa) or kappa < 0:
+        raise ValueError(f"kappa must be a number >= 0 (math.inf allowed); got {kappa}")
+    if math.isinf(kappa):
+        return 1.0
+    b = psi + kappa - 1.0
+    root = math.hypot(b, 2.0 * math.sqrt(kappa))  # sqrt(b^2 + 4 kappa), no overflow
+    return 2.0 * kappa / (b + root) if b > 0 else (root - b) / 2.0
+
+
 @_elementwise("psi")
 def random_features_explained_variance(psi: float, activation="relu") -> float:
     r"""Fraction :math:`R^2` of the teacher field explained linearly by random features.
@@ -614,7 +651,10 @@ def random_features_sign_teacher_threshold(psi: float, activation="relu", *,
     if coefficients.mu_1 == 0.0 and coefficients.mu_star == 0.0:
         raise ValueError("the activation is constant on the Gaussian (mu_1 = mu_star = 0)")
     r_squared = marchenko_pastur_explained_variance(psi, coefficients.kappa)
-    gamma = effective_signal_strength(r_squared / (1.0 + teacher_noise**2))
+    # gamma_eff^2 = R^2/(1 + sigma^2 - R^2), with 1 - R^2 computed without cancellation
+    unexplained = marchenko_pastur_unexplained_variance(psi, coefficients.kappa)
+    denominator = teacher_noise**2 + unexplained
+    gamma = math.inf if denominator == 0 else math.sqrt(r_squared / denominator)
     threshold = candes_sur_threshold(gamma, "probit")
     return RandomFeaturesThreshold(psi=psi, coefficients=coefficients, r_squared=r_squared,
                                    gamma_eff=gamma, h=threshold.h, phi_c=threshold.phi_c)

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -58,6 +59,7 @@ from jamming.theory.teacher import (
     gaussian_equivalence_coefficients,
     gaussian_features_sign_teacher_phi_c,
     marchenko_pastur_explained_variance,
+    marchenko_pastur_unexplained_variance,
     random_features_explained_variance,
     random_features_sign_teacher_phi_c,
     random_features_sign_teacher_threshold,
@@ -289,6 +291,27 @@ def test_explained_variance_limits():
         assert marchenko_pastur_explained_variance(psi, math.inf) == 0.0
     assert_allclose(marchenko_pastur_explained_variance(1e-6, 2.0), 1e-6 / 3, rtol=1e-5)
     assert_allclose(1 - marchenko_pastur_explained_variance(1e6, 2.0), 2e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("psi", [1e-3, 0.5, 1.0, 7.0, 1e8, 1e14, 9e15])
+@pytest.mark.parametrize("kappa", [0.0, 1e-3, RELU_KAPPA, 3.0])
+def test_unexplained_variance_keeps_its_precision(psi, kappa):
+    """1 - R^2 against 50-digit mpmath, where 1 - (explained variance) loses all digits."""
+    with mpmath.workdps(50):
+        s = 1 + mpmath.mpf(psi) + kappa
+        r2 = 2 * mpmath.mpf(psi) / (s + mpmath.sqrt((1 - mpmath.mpf(psi)) ** 2
+                                                    + kappa * (2 + 2 * mpmath.mpf(psi) + kappa)))
+        exact = float(1 - r2)
+    assert_allclose(marchenko_pastur_unexplained_variance(psi, kappa), exact, rtol=1e-13,
+                    atol=0 if kappa else 1e-300)
+
+
+def test_phi_c_keeps_its_large_psi_asymptotics():
+    """phi_c ~ (pi/sqrt 3) sqrt(psi/kappa) up to the largest psi phi_c accepts (2**53)."""
+    kappa = RELU_KAPPA
+    for psi in (1e10, 1e14, 9e15):
+        ratio = random_features_sign_teacher_phi_c(psi) / math.sqrt(psi / kappa)
+        assert_allclose(ratio, math.pi / math.sqrt(3), rtol=1e-6)
 
 
 def test_explained_variance_of_finite_random_matrices():
