@@ -305,6 +305,134 @@ def _normal_pdf(s: float) -> float:
 
 
 # --------------------------------------------------------------------------------------
+# The SAT phase: the hard-margin (optimal-stability) solution and its support vectors
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HardMarginSat:
+    r"""The minimum-norm separating :math:`w` at load :math:`\alpha < 2` (random labels).
+
+    Attributes
+    ----------
+    alpha : float
+        :math:`N_\mathrm{data}/N_\mathrm{eff}`.
+    kappa : float
+        The optimal stability :math:`\kappa(\alpha) > 0`, the root of
+        :math:`\alpha\,I_2(\kappa) = 1`: the largest margin of a unit-norm :math:`w`
+        (:math:`\|w\|^2 = N_\mathrm{eff}`, patterns of unit-variance entries, constraints
+        :math:`y_\mu w\cdot x_\mu/\sqrt{N_\mathrm{eff}} \ge \kappa`).
+    n_sv_over_n_eff : float
+        :math:`n_\mathrm{SV}/N_\mathrm{eff} = \alpha\,\Phi(\kappa)`: support vectors
+        (points on the margin) per parameter.
+    n_sv_over_n_data : float
+        :math:`n_\mathrm{SV}/N_\mathrm{data} = \Phi(\kappa)`.
+    w_norm_sq : float
+        :math:`\|w\|^2 = 1/\kappa^2` of the hard-margin SVM
+        :math:`\min\|w\|` subject to :math:`y_\mu w\cdot x_\mu \ge 1` on patterns of
+        unit-variance entries.
+    """
+
+    alpha: float
+    kappa: float
+    n_sv_over_n_eff: float
+    n_sv_over_n_data: float
+    w_norm_sq: float
+
+
+def _second_moment_above_excess(s: float) -> float:
+    r""":math:`I_2(s) - \frac12 = E + s^2\Phi(s) + s\varphi(s)` with
+    :math:`E = \frac12\operatorname{erf}(s/\sqrt2)`: no cancellation for small :math:`s \ge 0`."""
+    return 0.5 * math.erf(s / math.sqrt(2.0)) + s * s * float(ndtr(s)) + s * _normal_pdf(s)
+
+
+@_elementwise("alpha")
+def hard_margin_sat(alpha: float) -> HardMarginSat:
+    r"""The SAT phase of random labels: optimal stability, support vectors and :math:`\|w\|`.
+
+    For :math:`\alpha = N_\mathrm{data}/N_\mathrm{eff} < 2` the data are separable, and the
+    vanishing-ridge limit of the (quadratic) hinge minimiser is the hard-margin SVM, the
+    perceptron of optimal stability. Gardner's theory of that perceptron gives its stability
+    :math:`\kappa` as the margin at which :math:`\alpha` is the capacity,
+    :math:`\alpha\,I_2(\kappa) = 1` (the inverse of :func:`gardner_capacity`), and the
+    distribution of the stabilities: a point whose Gaussian field :math:`t` is below
+    :math:`\kappa` is pulled onto the margin, so a fraction :math:`\Phi(\kappa)` of the
+    points are support vectors,
+
+    .. math::
+
+        \frac{n_\mathrm{SV}}{N_\mathrm{eff}} = \alpha\,\Phi(\kappa(\alpha)),\qquad
+        \|w\|^2 = \frac{1}{\kappa^2}.
+
+    As :math:`\alpha\to0` every point is a support vector (:math:`n_\mathrm{SV}\to
+    N_\mathrm{data}`); as :math:`\alpha\to2^-`, :math:`\kappa\to0`,
+    :math:`n_\mathrm{SV}/N_\mathrm{eff}\to1` and :math:`\|w\|\to\infty`, meeting the
+    UNSAT branch (:func:`quadratic_hinge_unsat`: :math:`N_\Delta/N_\mathrm{eff}\to1`,
+    :math:`\|w\| = 1/s \to \infty`).
+
+    *Status*: derived for this project from Gardner's replica-symmetric theory, which is
+    exact here (:math:`\kappa > 0`, a convex problem); to verify against simulations
+    (claim ``S2.support-vectors``).
+
+    Parameters
+    ----------
+    alpha : float or array_like
+        Load :math:`0 < \alpha < 2`.
+
+    Returns
+    -------
+    HardMarginSat
+        For an array ``alpha`` every field is an array of its shape. :math:`\kappa` from
+        Brent's method on a cancellation-free form of :math:`\alpha I_2(\kappa) - 1`,
+        accurate to about 1e-14 relative.
+
+    Raises
+    ------
+    ValueError
+        If ``alpha`` is not a finite number in :math:`(0, 2)`.
+
+    References
+    ----------
+    E. Gardner, J. Phys. A 21, 257 (1988); E. Gardner, B. Derrida, J. Phys. A 21, 271 (1988).
+    """
+    alpha = _check_scalar("alpha", alpha)
+    if not (math.isfinite(alpha) and 0.0 < alpha < ALPHA_C_RANDOM_LABELS):
+        raise ValueError(f"alpha must be a finite number in (0, 2) (the SAT phase); got {alpha}")
+    # alpha I_2(kappa) - 1 = alpha (I_2 - 1/2) - (2 - alpha)/2, increasing in kappa >= 0
+    deficit = 0.5 * (ALPHA_C_RANDOM_LABELS - alpha)
+    upper = math.sqrt(2.0 / alpha) + 1.0  # alpha I_2 >= alpha kappa^2 / 2 > 1 there
+    kappa = brentq(lambda k: alpha * _second_moment_above_excess(k) - deficit, 0.0, upper,
+                   xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500)
+    if kappa == 0.0:
+        raise ValueError(f"alpha = {alpha!r} is too close to 2 to resolve in float64")
+    cdf = float(ndtr(kappa))
+    return HardMarginSat(alpha=alpha, kappa=kappa, n_sv_over_n_eff=alpha * cdf,
+                         n_sv_over_n_data=cdf, w_norm_sq=1.0 / (kappa * kappa))
+
+
+@_elementwise("alpha")
+def support_vector_fraction(alpha: float) -> float:
+    r"""Support vectors per parameter, :math:`n_\mathrm{SV}/N_\mathrm{eff} =
+    \alpha\,\Phi(\kappa(\alpha))`, of the hard-margin SVM with random labels at
+    :math:`0 < \alpha < 2`.
+
+    See :func:`hard_margin_sat`; ``alpha`` may be an array (the result is then an array of
+    its shape).
+
+    Examples
+    --------
+    >>> round(support_vector_fraction(1.0), 6)
+    0.681057
+
+    Raises
+    ------
+    ValueError
+        If ``alpha`` is not in :math:`(0, 2)`.
+    """
+    return hard_margin_sat(alpha).n_sv_over_n_eff
+
+
+# --------------------------------------------------------------------------------------
 # The UNSAT branch of the quadratic hinge with random labels
 # --------------------------------------------------------------------------------------
 
