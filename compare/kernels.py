@@ -447,8 +447,9 @@ class MercerDecay(Claim):
                 law = self.theory()["decay_exponent"](name, d)
                 mu = mercer_eigenvalues(relu_kernel(name), d, grid["k_max"], dps=20)
                 limit, model_error = local_exponent_limit(mu, law.parity)
-                rows.append({"kernel": name, "d": d, "predicted": law.exponent,
-                             "measured": limit, "model_error": model_error})
+                rows.append({"kernel": name, "d": d, "k_max": grid["k_max"],
+                             "predicted": law.exponent, "measured": limit,
+                             "model_error": model_error})
         return pd.DataFrame(rows)
 
     def verdict(self, data) -> Verdict:
@@ -465,7 +466,9 @@ class MercerDecay(Claim):
                 "half of k <= k_max extrapolated to 1/k = 0 by a quadratic; the difference "
                 "from the linear extrapolation is the model error (floor 1e-6), and a "
                 "discrepancy of 3 such errors is accepted"),
-            details={"exponents": data.round(6).to_dict(orient="records")},
+            details={"exponents": data.round(6).to_dict(orient="records"),
+                     "k_max": int(data["k_max"].max()), "d_min": int(data["d"].min()),
+                     "d_max": int(data["d"].max())},
         )
 
     def figure(self, data):

@@ -17,7 +17,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from jamming.compare.report import latex_escape, latex_number
+from jamming.compare.report import latex_escape, latex_number, latex_table
 from jamming.config import TEX_PACKAGES
 from jamming.theory.capacity import cover_probability_expr, unsat_branch_series
 from jamming.theory.kernels import latex_recursion
@@ -145,7 +145,11 @@ def numbers_tex(results: Sequence) -> str:
             lines.append(_define(result.claim_id, _macro_key(name), text))
     groups = {
         "passed": [r for r in results if r.verdict.passed],
+        "gating": [r for r in results if r.gating],
+        "open": [r for r in results if not r.gating],
+        "established": [r for r in results if r.gating and r.verdict.passed],
         "failed-gating": [r for r in results if r.blocking_failure],
+        "passed-open": [r for r in results if r.verdict.passed and not r.gating],
         "failed-open": [r for r in results if not r.verdict.passed and not r.gating],
     }
     lines.append(_define("claims", "total", str(len(results))))
@@ -154,7 +158,46 @@ def numbers_tex(results: Sequence) -> str:
         ids = ", ".join(rf"\texttt{{{latex_escape(r.claim_id)}}}" for r in members)
         lines.append(_define("claims", name, str(len(members))))
         lines.append(_define("claims", f"{name}-list", ids or "none"))
+    # \jmifpass{claims-gating}{...}{...}: whether every established claim passed
+    lines.append(_define("claims-gating", "passed", "0" if groups["failed-gating"] else "1"))
     return "\n".join(lines) + "\n"
+
+
+def grid_numbers(scale: str) -> Mapping[tuple[str, str], str]:
+    """The simulation settings of every sweep at ``scale``, for the prose.
+
+    Returns
+    -------
+    dict
+        ``("grid:<sweep>", key)`` -> LaTeX, for every scalar parameter of the sweep's points
+        (the seed excluded), its name in lower case with ``-`` for other characters:
+        ``key`` lists its distinct values (``5, 10 and 20``), ``key-count`` counts them,
+        ``key-min`` and ``key-max`` bound them; and ``points``, the number of points.
+    """
+    from jamming.sweeps.catalog import SWEEPS
+
+    numbers = {}
+    for name, spec in SWEEPS.items():
+        points = spec.grid(scale)
+        group = f"grid:{name}"
+        numbers[group, "points"] = latex_number(len(points))
+        values: dict[str, set] = {}
+        for point in points:
+            for key, value in point.items():
+                if value is None:
+                    value = "none"
+                if key != "seed" and isinstance(value, (bool, int, float, str)):
+                    values.setdefault(key, set()).add(value)
+        for key, distinct in values.items():
+            ordered = sorted(distinct, key=lambda v: (isinstance(v, str), v))
+            texts = [latex_escape(v) if isinstance(v, str) else latex_number(v)
+                     for v in ordered]
+            listed = texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
+            base = _macro_key(key)
+            numbers[group, base] = listed
+            numbers[group, f"{base}-count"] = str(len(texts))
+            numbers[group, f"{base}-min"], numbers[group, f"{base}-max"] = texts[0], texts[-1]
+    return numbers
 
 
 def theory_numbers() -> Mapping[str, str]:
@@ -170,16 +213,23 @@ def theory_numbers() -> Mapping[str, str]:
     return numbers
 
 
-def write_generated(folder: Path, scale: str, results: Sequence = ()) -> list[Path]:
-    """Write the equation files, the S4 certificate table, ``scale.tex`` (the
-    ``\\jammingscale`` macro) and ``numbers.tex`` (theory values and, from ``results``, the
-    claims' numbers; see :func:`numbers_tex`)."""
+def write_generated(folder: Path, scale: str, results: Sequence) -> list[Path]:
+    """Write every generated input of the paper, from one check of all claims at ``scale``.
+
+    The equation files, the S4 certificate table, ``scale.tex`` (the ``\\jammingscale``
+    macro), ``claims.tex`` (:func:`jamming.compare.report.latex_table`) and ``numbers.tex``
+    (theory values, the grids of ``scale`` and the claims' numbers; see
+    :func:`numbers_tex`), all at once, so that table, prose and scale agree.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     files = {folder / f"{stem}.tex": text + "\n" for stem, text in equations().items()}
     files[folder / "s4-certificate.tex"] = certificate_table() + "\n"
     files[folder / "scale.tex"] = rf"\newcommand{{\jammingscale}}{{{scale}}}" + "\n"
-    theory = "\n".join(_define("theory", key, text) for key, text in theory_numbers().items())
-    files[folder / "numbers.tex"] = theory + "\n" + numbers_tex(list(results))
+    files[folder / "claims.tex"] = latex_table(results)
+    settings = [*(("theory", key, text) for key, text in theory_numbers().items()),
+                *((group, key, text) for (group, key), text in grid_numbers(scale).items())]
+    files[folder / "numbers.tex"] = ("\n".join(_define(*entry) for entry in settings) + "\n"
+                                     + numbers_tex(list(results)))
     for path, text in files.items():
         path.write_text(text)
     return list(files)

@@ -211,9 +211,13 @@ def latex_table(results: Sequence[ClaimResult]) -> str:
     return "\n".join(lines)
 
 
-def write_reports(results: Sequence[ClaimResult], report_folder: Path,
-                  generated_folder: Path | None, *, selection: str) -> list[Path]:
-    """Write ``report.md`` and ``report.json`` (report folder) and ``claims.tex`` (paper).
+def write_reports(results: Sequence[ClaimResult], report_folder: Path, *,
+                  selection: str) -> list[Path]:
+    """Write ``report.md`` and ``report.json`` into ``report_folder``.
+
+    The paper's generated files (claims table, numbers) are written together, by
+    :func:`jamming.compare.paper.write_generated`, never by a validation alone: a paper
+    whose table and prose came from different runs or scales cannot arise.
 
     ``report.json`` is an object ``{"scale", "selection", "claims", "results"}``: the scale,
     how the claims were chosen, their ids, and one :meth:`ClaimResult.as_json` object each.
@@ -225,9 +229,6 @@ def write_reports(results: Sequence[ClaimResult], report_folder: Path,
     report_folder : pathlib.Path
         Where the Markdown and JSON reports go (the CLI's ``--report-dir``, by default the
         store's folder); created if missing.
-    generated_folder : pathlib.Path or None
-        Where the paper's claims table goes; ``None`` leaves the table alone (a partial
-        selection of claims must not replace the paper's full table).
     selection : str
         How the claims were chosen, e.g. ``"--only S1"`` or ``"all 27 claims"``.
 
@@ -244,9 +245,6 @@ def write_reports(results: Sequence[ClaimResult], report_folder: Path,
         report_folder / "report.md": markdown_report(results, selection=selection),
         report_folder / "report.json": json.dumps(report, indent=2) + "\n",
     }
-    if generated_folder is not None:
-        generated_folder.mkdir(parents=True, exist_ok=True)
-        files[generated_folder / "claims.tex"] = latex_table(results)
     for path, text in files.items():
         path.write_text(text)
     return list(files)

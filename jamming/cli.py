@@ -31,7 +31,9 @@ DESCRIPTION = "Check the claims of the jamming paper against simulations and bui
 EPILOG = """\
 Results store: --store PATH, else $JAMMING_STORE, else results/jamming.sqlite (relative to
 the working directory); sweep, validate, figures and paper create it, list only reads it.
-Scale: --scale, else $JAMMING_SCALE, else quick, for every command.
+Scale: --scale, else $JAMMING_SCALE, else quick, for every command that simulates.
+Paper folder (figures, paper): $JAMMING_PAPER_DIR, else ./paper if it holds main.tex, else
+the paper/ of the checkout jamming was installed from; validate never writes into it.
 Exit codes: 0 success, 1 an established claim failed (validate), 2 bad input.
 Set JAMMING_DEBUG=1 to see tracebacks. Help on a command: jamming COMMAND --help."""
 
@@ -105,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                "(the store must exist)")
     _add_store(listing, argparse.SUPPRESS)
 
-    validate = commands.add_parser("validate", help="check claims; exit 1 if any fails")
+    validate = commands.add_parser("validate", help="check claims and write report.md and "
+                                   "report.json; exit 1 if an established claim fails")
     _add_store(validate, argparse.SUPPRESS)
     _add_scale(validate)
     _add_report_dir(validate)
@@ -116,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--json", action="store_true",
                           help="print the verdicts as a JSON list instead of a table")
 
-    for name, text in (("figures", "write paper/figures/*.pdf and paper/generated/*.tex"),
+    for name, text in (("figures", "check every claim; write the reports, the figures and "
+                                   "the paper's generated inputs (tables, numbers)"),
                        ("paper", "figures, then latexmk -> paper/main.pdf")):
         command = commands.add_parser(name, help=text)
         _add_store(command, argparse.SUPPRESS)
@@ -204,10 +208,25 @@ def _command_list(args) -> int:
     return 0
 
 
+def _report_folder(args, store) -> Path:
+    """``--report-dir`` (else the store's folder), created now, before any claim is checked."""
+    if args.report_dir is None:
+        return store.path.parent
+    folder = Path(args.report_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = "a file is in the way" if isinstance(error, FileExistsError) else (
+            error.strerror or str(error))
+        raise UsageError(f"--report-dir {folder}: cannot create the folder ({reason})") from None
+    return folder
+
+
 def _check(args, claims, *, figures: bool, only: str | None = None):
     """Check ``claims`` and write the reports (``--report-dir``, else the store's folder).
 
-    The paper's claims table is written only for the full set (``only`` is ``None``).
+    Validation writes nothing into the paper: its generated files are written together by
+    ``figures`` and ``paper`` (:func:`jamming.compare.paper.write_generated`).
     """
     from jamming.compare.report import check_claims, write_reports
 
@@ -215,11 +234,9 @@ def _check(args, claims, *, figures: bool, only: str | None = None):
     selection = f"--only {only}" if only is not None else f"all {len(claims)} claims"
     figure_folder = paper_dir() / "figures" if figures else None
     with _open_store(args) as store, _runner(args, store) as runner:
+        report_folder = _report_folder(args, store)
         results = check_claims(claims, args.scale, runner, figure_folder=figure_folder)
-        report_folder = store.path.parent if args.report_dir is None else args.report_dir
-        written = write_reports(results, Path(report_folder),
-                                paper_dir() / "generated" if only is None else None,
-                                selection=selection)
+        written = write_reports(results, report_folder, selection=selection)
     return results, written
 
 
@@ -233,8 +250,6 @@ def _command_validate(args) -> int:
     else:
         print(text_table(results))
         print("wrote " + ", ".join(str(p) for p in written))
-        if args.only is not None:
-            print("the paper's claims table is left as it was (--only checks a selection)")
     return EXIT_FAILED_CLAIMS if any(r.blocking_failure for r in results) else 0
 
 
@@ -358,7 +373,11 @@ def main(argv: list[str] | None = None) -> int:
 
     debug = bool(os.environ.get("JAMMING_DEBUG"))
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # point to the help of the command they were given to
+            raise UsageError(f"unrecognized arguments: {' '.join(unknown)} "
+                             f"(see jamming {args.command} --help)")
         if "scale" in args and args.scale is None:
             args.scale = default_scale()
         return COMMANDS[args.command](args)

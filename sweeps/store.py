@@ -198,6 +198,10 @@ class Store:
                 with open(self.path, "rb") as handle:
                     if handle.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
                         raise self._error("not a SQLite file, so not a jamming store")
+            blocked = next((folder for folder in self.path.parents
+                            if folder.exists() and not folder.is_dir()), None)
+            if blocked is not None:
+                raise self._error(f"cannot create its folder: {blocked} is a file")
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -50,20 +51,23 @@ def test_validate_prints_a_passing_table_and_writes_reports(store_copy, paper_co
     rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("S")}
     assert rows["S1.cover-finite-size"].endswith("PASS")
     assert "S1.ntk-cover" in rows and "(open)" in rows["S1.ntk-cover"]
-    for path in (store_copy.parent / "report.md", store_copy.parent / "report.json",
-                 paper_copy / "generated" / "claims.tex"):
+    for path in (store_copy.parent / "report.md", store_copy.parent / "report.json"):
         assert path.is_file()
+    assert not (paper_copy / "generated").exists()  # validation never writes into the paper
 
 
-def test_validate_only_leaves_the_papers_claims_table_alone(store_copy, paper_copy):
-    table = paper_copy / "generated" / "claims.tex"
-    table.parent.mkdir()
-    table.write_text("the full table")
-    result = jamming("validate", "--only", "S1.cover-finite-size", store=store_copy,
-                     paper=paper_copy)
-    assert result.returncode == 0, result.stderr
-    assert table.read_text() == "the full table"
-    assert "claims table is left as it was" in result.stdout
+def test_validate_leaves_the_paper_alone(store_copy, paper_copy):
+    """A validation at another scale (or of a selection) cannot leave the paper with a
+    claims table from one run and numbers from another: it writes no paper file."""
+    generated = paper_copy / "generated"
+    generated.mkdir()
+    for name in ("claims.tex", "numbers.tex", "scale.tex"):
+        (generated / name).write_text(f"{name} of a paper-scale build")
+    for extra in ((), ("--only", "S1.cover-finite-size")):
+        result = jamming("validate", *extra, store=store_copy, paper=paper_copy)
+        assert result.returncode == 0, result.stderr
+        for name in ("claims.tex", "numbers.tex", "scale.tex"):
+            assert (generated / name).read_text() == f"{name} of a paper-scale build"
     assert (store_copy.parent / "report.json").is_file()
 
 
@@ -117,6 +121,15 @@ def test_paper_builds_the_pdf(store_copy, paper_copy):
     assert (paper_copy / "main.pdf").stat().st_size > 10_000
     # a clean build: no undefined reference, citation or generated number, no float too large
     assert "Warning" not in (paper_copy / "main.log").read_text()
+    # the sentences of the other verdicts compile too: every claim's verdict flipped
+    from jamming.compare.paper import build_pdf
+
+    numbers = paper_copy / "generated" / "numbers.tex"
+    flipped = re.sub(r"\{passed\}\{([01])\}", lambda m: f"{{passed}}{{{1 - int(m[1])}}}",
+                     numbers.read_text())
+    assert flipped != numbers.read_text()
+    numbers.write_text(flipped)
+    build_pdf(paper_copy)  # raises on any LaTeX warning, an undefined number included
 
 
 def test_paper_without_latexmk_says_how_to_install_it(store_copy, paper_copy, tmp_path):

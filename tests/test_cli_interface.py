@@ -30,6 +30,8 @@ def error_line(capsys) -> str:
     ([], "the following arguments are required: COMMAND (see jamming --help)"),
     (["validate", "--scale", "huge"], "(see jamming validate --help)"),
     (["sweep"], "the following arguments are required: name (see jamming sweep --help)"),
+    (["phic", "--scale", "paper"],
+     "unrecognized arguments: --scale paper (see jamming phic --help)"),
 ])
 def test_usage_errors_point_to_the_help(args, ending, capsys):
     assert cli.main(args) == 2
@@ -90,7 +92,19 @@ def test_a_store_that_cannot_be_created_is_named_in_the_error(tmp_path, capsys):
     assert cli.main(["--store", str(blocker / "s.sqlite"), "sweep", "cover-separability"]) == 2
     line = error_line(capsys)
     assert line.startswith(f"jamming: error: results store at {blocker / 's.sqlite'}: ")
-    assert "File exists" in line
+    assert line.endswith(f"cannot create its folder: {blocker} is a file")
+
+
+def test_a_report_dir_that_cannot_be_created_is_refused_before_any_claim(
+        store_copy, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert cli.main(["--store", str(store_copy), "validate", "--report-dir", str(blocker),
+                     "--only", "S1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (f"jamming: error: --report-dir {blocker}: cannot create the folder "
+                            "(a file is in the way)\n")
+    assert "claim S1" not in captured.err  # refused before checking anything
 
 
 def test_validate_writes_its_reports_where_asked_and_says_what_they_cover(
@@ -101,7 +115,7 @@ def test_validate_writes_its_reports_where_asked_and_says_what_they_cover(
                      "--report-dir", str(reports)]) == 0
     assert sorted(p.name for p in reports.iterdir()) == ["report.json", "report.md"]
     assert not list(store_copy.parent.glob("report.*"))  # only where asked
-    assert not (paper_copy / "generated").exists()  # --only: the paper's table is left alone
+    assert not (paper_copy / "generated").exists()  # validation never writes into the paper
     data = json.loads((reports / "report.json").read_text())
     assert data["scale"] == "quick" and data["selection"] == "--only S1.cover-finite-size"
     assert data["claims"] == ["S1.cover-finite-size"]

@@ -248,8 +248,8 @@ def phi_c(model: str = "gaussian", loss: str = "hinge", labels: str = "random", 
             raise ValueError(f"the Gaussian-equivalence threshold counts features in general "
                              f"position; {activation} features at input_dim={input_dim} span "
                              f"{n_eff} dimensions, fewer than their number {width}")
-        formula = (f"Gaussian equivalence of {activation} features at psi = {psi:g} and "
-                   "the Candes-Sur threshold 1/h_probit(gamma_eff)")
+        formula = (f"Gaussian equivalence of {activation} features at {psi:g} features per "
+                   "input dimension and the Candes-Sur threshold 1/h_probit(gamma_eff)")
         reference = ("E. J. Candes, P. Sur, Ann. Statist. 48, 27 (2020); S. Goldt et al., "
                      "Gaussian equivalence (2020); see jamming.theory.teacher")
     else:

@@ -17,6 +17,7 @@ from jamming.compare.claims import Verdict, registry
 from jamming.compare.paper import (
     LatexError,
     build_pdf,
+    grid_numbers,
     latex_warnings,
     numbers_tex,
     theory_numbers,
@@ -32,8 +33,9 @@ TEXT = "\n".join(re.sub(r"(?<!\\)%.*", "", path.read_text()) for path in SOURCES
 CLAIM_KEYS = {"predicted", "measured", "discrepancy", "tolerance", "verdict", "passed",
               "seconds"}
 #: numbers_tex's group "claims".
-SUMMARY_KEYS = {"total", "passed", "failed", "failed-gating", "failed-open", "passed-list",
-                "failed-gating-list", "failed-open-list"}
+SUMMARY_KEYS = {f"{group}{suffix}" for group in ("passed", "gating", "open", "established",
+                                                 "failed-gating", "passed-open", "failed-open")
+                for suffix in ("", "-list")} | {"total", "failed"}
 
 
 def _arguments(command: str) -> list[str]:
@@ -61,7 +63,7 @@ def test_every_citation_is_in_the_bibliography():
 
 def test_the_original_works_are_cited():
     cited = set(_arguments("citep")) | set(_arguments("citet"))
-    for key in ("spigler2019jamming", "geiger2020jamming", "cover1965", "gardner1988space",
+    for key in ("spigler2019jamming", "geiger2019jamming", "cover1965", "gardner1988space",
                 "candes2020phase", "pennington2017nonlinear", "bietti2019inductive",
                 "lee2019wide", "jacot2018neural", "woodworth2020kernel",
                 "andriushchenko2023sgd", "li2019stochastic", "simsek2021geometry",
@@ -73,14 +75,27 @@ def test_every_claim_is_discussed_and_every_generated_number_names_a_claim():
     ids = set(registry())
     mentioned = set(re.findall(r"\\(?:texttt|claim)\{(S\d\.[a-z0-9-]+)\}", TEXT))
     assert ids - mentioned == set(), "claims the paper never discusses"
+    grids = {scale: grid_numbers(scale) for scale in ("quick", "paper")}
     for group, key in re.findall(r"\\jm\{([^}]*)\}\{([^}]*)\}", TEXT):
+        if group.startswith("grid:"):  # a simulation setting, defined at every scale
+            assert all((group, key) in grid for grid in grids.values()), (group, key)
+            continue
         assert group in ids | {"claims", "theory"}, group
         if group == "claims":
             assert key in SUMMARY_KEYS, key
         if group == "theory":
             assert key in theory_numbers(), key
     for claim_id in re.findall(r"\\jmifpass\{([^}]*)\}", TEXT):
-        assert claim_id in ids, claim_id
+        assert claim_id in ids | {"claims-gating"}, claim_id
+
+
+def test_settings_of_the_simulations_are_read_from_the_grids():
+    quick = grid_numbers("quick")
+    assert quick["grid:hinge-gaussian", "n-eff"] == "40 and 80"
+    assert quick["grid:hinge-gaussian", "n-eff-count"] == "2"
+    assert quick["grid:sgd-bounce", "n-traj"] == r"10\,000"
+    assert grid_numbers("paper")["grid:sgd-bounce", "n-traj"] == r"1\,000\,000"
+    assert "none" in grid_numbers("paper")["grid:kernel-monte-carlo", "b-std"]
 
 
 @pytest.mark.parametrize("path", [*SOURCES, README], ids=lambda p: p.name)
@@ -113,6 +128,9 @@ def test_numbers_define_each_claims_values_details_and_the_summary():
     assert r"\jmset{claims}{failed-gating-list}{\texttt{S1.test-cusp}}" in text
     assert r"\jmset{claims}{failed-open-list}{\texttt{S1.ntk-cover}}" in text
     assert r"\jmset{S1.test-cusp}{passed}{0}" in text
+    # open claims are never "established", and the gating summary fails with one claim
+    assert r"\jmset{claims}{established-list}{\texttt{S1.cover-finite-size}}" in text
+    assert r"\jmset{claims-gating}{passed}{0}" in text
 
 
 @pytest.mark.parametrize("value, text", [

@@ -31,9 +31,8 @@ def test_text_table_counts_and_marks_verdicts():
 
 
 def test_json_has_the_fields_outside_checks_rely_on(tmp_path):
-    written = write_reports(_results(), tmp_path / "results", tmp_path / "generated",
-                            selection="all 2 claims")
-    assert {p.name for p in written} == {"report.md", "report.json", "claims.tex"}
+    written = write_reports(_results(), tmp_path / "results", selection="all 2 claims")
+    assert {p.name for p in written} == {"report.md", "report.json"}
     data = json.loads((tmp_path / "results" / "report.json").read_text())["results"]
     assert [d["id"] for d in data] == ["S1.a_b", "S2.c"]
     for entry in data:
@@ -42,7 +41,7 @@ def test_json_has_the_fields_outside_checks_rely_on(tmp_path):
 
 
 def test_reports_say_which_claims_and_which_scale_they_cover(tmp_path):
-    write_reports(_results(), tmp_path, None, selection="--only S1,S2")
+    write_reports(_results(), tmp_path, selection="--only S1,S2")
     data = json.loads((tmp_path / "report.json").read_text())
     assert {k: data[k] for k in ("scale", "selection", "claims")} == {
         "scale": "quick", "selection": "--only S1,S2", "claims": ["S1.a_b", "S2.c"]}

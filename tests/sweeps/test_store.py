@@ -118,7 +118,8 @@ def test_every_store_error_names_the_store(tmp_path):
     blocker = tmp_path.resolve() / "a-file"
     blocker.write_text("")
     path = blocker / "s.sqlite"
-    named = rf"^results store at {re.escape(str(path))}: .*File exists"
+    named = (rf"^results store at {re.escape(str(path))}: cannot create its folder: "
+             rf"{re.escape(str(blocker))} is a file$")
     with pytest.raises(StoreError, match=named):
         Store(path)
     store = Store(tmp_path / "s.sqlite")
