@@ -34,6 +34,7 @@ CLAIM_MODULES = (
     "jamming.compare.features",
     "jamming.compare.interpolation",
     "jamming.compare.generalization",
+    "jamming.compare.support_vectors",
     "jamming.compare.kernels",
     "jamming.compare.finite_width",
     "jamming.compare.random_features",

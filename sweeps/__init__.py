@@ -12,4 +12,5 @@ and :mod:`jamming.theory` only for a predicted location a grid is centred on.
 #: The public modules (each imported on demand: ``from jamming.sweeps import <module>``).
 __all__ = ["catalog", "diagonal_networks", "executors", "features", "finite_width",
            "generalization", "interpolation", "jamming_linear", "kernels", "large_steps",
-           "random_features", "runner", "sparse_features", "spec", "stochastic", "store", "unsat"]
+           "random_features", "runner", "sparse_features", "spec", "stochastic", "store",
+           "support_vectors", "unsat"]
