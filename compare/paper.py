@@ -164,14 +164,15 @@ def numbers_tex(results: Sequence) -> str:
 
 
 def grid_numbers(scale: str) -> Mapping[tuple[str, str], str]:
-    """The simulation settings of every sweep at ``scale``, for the prose.
+    r"""The simulation settings of every sweep at ``scale``, for the prose.
 
     Returns
     -------
     dict
         ``("grid:<sweep>", key)`` -> LaTeX, for every scalar parameter of the sweep's points
         (the seed excluded), its name in lower case with ``-`` for other characters:
-        ``key`` lists its distinct values (``5, 10 and 20``), ``key-count`` counts them,
+        ``key`` lists its distinct values (``5,\ 10\text{ and }20``, which reads "5, 10 and
+        20" in text and in math mode), ``key-count`` counts them,
         ``key-min`` and ``key-max`` bound them; and ``points``, the number of points.
     """
     from jamming.sweeps.catalog import SWEEPS
@@ -192,7 +193,9 @@ def grid_numbers(scale: str) -> Mapping[tuple[str, str], str]:
             ordered = sorted(distinct, key=lambda v: (isinstance(v, str), v))
             texts = [latex_escape(v) if isinstance(v, str) else latex_number(v)
                      for v in ordered]
-            listed = texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
+            # spaced alike in text and in math mode
+            listed = (texts[0] if len(texts) == 1
+                      else r",\ ".join(texts[:-1]) + r"\text{ and }" + texts[-1])
             base = _macro_key(key)
             numbers[group, base] = listed
             numbers[group, f"{base}-count"] = str(len(texts))

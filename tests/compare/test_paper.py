@@ -91,7 +91,8 @@ def test_every_claim_is_discussed_and_every_generated_number_names_a_claim():
 
 def test_settings_of_the_simulations_are_read_from_the_grids():
     quick = grid_numbers("quick")
-    assert quick["grid:hinge-gaussian", "n-eff"] == "40 and 80"
+    assert quick["grid:hinge-gaussian", "n-eff"] == r"40\text{ and }80"
+    assert quick["grid:kernel-flow", "n-eff"] == r"20,\ 30\text{ and }60"
     assert quick["grid:hinge-gaussian", "n-eff-count"] == "2"
     assert quick["grid:sgd-bounce", "n-traj"] == r"10\,000"
     assert grid_numbers("paper")["grid:sgd-bounce", "n-traj"] == r"1\,000\,000"

@@ -14,7 +14,11 @@ import pytest
 import torch
 from scipy.optimize import minimize
 
-from jamming.simulate.hinge import HingeSolution, solve_quadratic_hinge
+from jamming.simulate.hinge import (
+    HingeSolution,
+    solve_quadratic_hinge,
+    solve_quadratic_hinge_path,
+)
 from jamming.simulate.separability import is_linearly_separable
 
 pytestmark = pytest.mark.usefixtures("single_threaded")
@@ -400,3 +404,61 @@ def test_barely_separable_data_are_certified_or_not_converged(instance, n_star):
     solution = solve_quadratic_hinge(features, labels)
     assert solution.converged and not solution.sat
     assert solution.kkt_residual < 1e-12 and solution.n_delta >= 320 + 1
+
+
+# --------------------------------------------------------------------------------------
+# warm starts and the path of nested prefixes
+# --------------------------------------------------------------------------------------
+
+
+def test_a_warm_start_reaches_the_same_unsat_minimiser():
+    rng = np.random.default_rng(31)
+    x, y = rng.standard_normal((120, 30)), rng.choice([-1.0, 1.0], 120)
+    cold = solve_quadratic_hinge(x, y)
+    for start in (rng.standard_normal(30), 10 * rng.standard_normal(30), np.zeros(30)):
+        warm = solve_quadratic_hinge(x, y, initial_w=start)
+        assert warm.converged and not warm.sat and warm.n_delta == cold.n_delta
+        np.testing.assert_allclose(warm.w, cold.w, rtol=1e-10, atol=1e-12)
+        assert warm.kkt_residual < 1e-12
+
+
+@pytest.mark.parametrize("start, message", [
+    (np.zeros(29), r"initial_w must have shape \(30,\)"),
+    (np.full(30, np.nan), "initial_w must be finite"),
+])
+def test_initial_w_is_validated(start, message):
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=message):
+        solve_quadratic_hinge(rng.standard_normal((40, 30)), rng.choice([-1.0, 1.0], 40),
+                              initial_w=start)
+
+
+def test_path_agrees_with_independent_solves_prefix_by_prefix():
+    """SAT and UNSAT prefixes across the transition (N_eff = 40, P = 10 ... 200)."""
+    rng = np.random.default_rng(2026)
+    x, y = rng.standard_normal((200, 40)), rng.choice([-1.0, 1.0], 200)
+    sizes = list(range(10, 201, 5))
+    path = solve_quadratic_hinge_path(x, y, sizes)
+    assert len(path) == len(sizes)
+    assert any(s.sat for s in path) and not all(s.sat for s in path)
+    for size, solution in zip(sizes, path, strict=True):
+        alone = solve_quadratic_hinge(x[:size], y[:size])
+        assert solution.delta.shape == (size,) and solution.converged
+        assert solution.sat == alone.sat and solution.n_delta == alone.n_delta
+        if solution.sat:  # any separating w of margin >= 1 is a minimiser
+            assert solution.loss == 0.0 and solution.margin >= 1.0
+        else:  # the UNSAT minimiser is unique
+            assert solution.n_delta >= 41  # N_Delta >= N_eff + 1
+            np.testing.assert_allclose(solution.loss, alone.loss, rtol=1e-11)
+            np.testing.assert_allclose(solution.w, alone.w, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("sizes, error", [
+    ([], ValueError), ([5, 5], ValueError), ([0, 3], ValueError), ([3, 41], ValueError),
+    ([10, 8], ValueError), ([2.5], TypeError),
+])
+def test_path_sizes_are_validated(sizes, error):
+    rng = np.random.default_rng(1)
+    with pytest.raises(error, match="sizes must"):
+        solve_quadratic_hinge_path(rng.standard_normal((40, 5)), rng.choice([-1.0, 1.0], 40),
+                                   sizes)
