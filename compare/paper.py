@@ -19,7 +19,11 @@ from pathlib import Path
 
 from jamming.compare.report import latex_escape, latex_number, latex_table
 from jamming.config import TEX_PACKAGES
-from jamming.theory.capacity import cover_probability_expr, unsat_branch_series
+from jamming.theory.capacity import (
+    cover_probability_expr,
+    support_vector_fraction,
+    unsat_branch_series,
+)
 from jamming.theory.kernels import latex_recursion
 from jamming.theory.random_matrix import edelman_hard_edge_mean
 from jamming.theory.stabilization import verify_stabilization
@@ -208,11 +212,14 @@ def theory_numbers() -> Mapping[str, str]:
 
     ``edelman-mean`` (:func:`jamming.theory.random_matrix.edelman_hard_edge_mean`),
     ``teacher-phic-0.5``, ``teacher-phic-1``, ``teacher-phic-2`` (ReLU random features,
-    :func:`jamming.theory.teacher.random_features_sign_teacher_phi_c`).
+    :func:`jamming.theory.teacher.random_features_sign_teacher_phi_c`), ``sv-fraction-0.5``,
+    ``sv-fraction-1`` (:func:`jamming.theory.capacity.support_vector_fraction`).
     """
     numbers = {"edelman-mean": f"{edelman_hard_edge_mean():.4f}"}
     for psi in (0.5, 1.0, 2.0):
         numbers[f"teacher-phic-{psi:g}"] = f"{random_features_sign_teacher_phi_c(psi):.3f}"
+    for alpha in (0.5, 1.0):
+        numbers[f"sv-fraction-{alpha:g}"] = f"{support_vector_fraction(alpha):.2f}"
     return numbers
 
 

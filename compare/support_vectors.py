@@ -154,7 +154,8 @@ class SupportVectors(_SupportVectorClaim):
     id = "S2.support-vectors"
     table_quantity = r"largest $|z|$ of $n_\mathrm{SV}/N_\mathrm{eff}$ and $\|w\|^2$ vs Gardner"
     statement = (
-        "For Gaussian features and random labels at alpha = N_data/N_eff < 2, the hard-margin "
+        "For Gaussian features and random labels at alpha = N_data/N_eff < 2 (tested at "
+        "alpha <= 1.5), the hard-margin "
         "SVM has n_SV/N_eff = alpha Phi(kappa) support vectors and |w|^2 = 1/kappa^2, with "
         "alpha I_2(kappa) = 1; no instance has more than N_eff support vectors."
     )

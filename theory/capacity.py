@@ -370,9 +370,11 @@ def hard_margin_sat(alpha: float) -> HardMarginSat:
     UNSAT branch (:func:`quadratic_hinge_unsat`: :math:`N_\Delta/N_\mathrm{eff}\to1`,
     :math:`\|w\| = 1/s \to \infty`).
 
-    *Status*: derived for this project from Gardner's replica-symmetric theory, which is
-    exact here (:math:`\kappa > 0`, a convex problem); to verify against simulations
-    (claim ``S2.support-vectors``).
+    *Status*: follows from Gardner's replica-symmetric theory, exact here
+    (:math:`\kappa > 0`, a convex problem), whose stabilities have a point mass
+    :math:`\Phi(\kappa)` at :math:`\kappa`; the fraction appears in the statistical mechanics
+    of support-vector machines (Dietrich, Opper, Sompolinsky 1999). Tested against
+    simulations by claim ``S2.support-vectors``.
 
     Parameters
     ----------
@@ -394,6 +396,7 @@ def hard_margin_sat(alpha: float) -> HardMarginSat:
     References
     ----------
     E. Gardner, J. Phys. A 21, 257 (1988); E. Gardner, B. Derrida, J. Phys. A 21, 271 (1988).
+    R. Dietrich, M. Opper, H. Sompolinsky, Phys. Rev. Lett. 82, 2975 (1999).
     """
     alpha = _check_scalar("alpha", alpha)
     if not (math.isfinite(alpha) and 0.0 < alpha < ALPHA_C_RANDOM_LABELS):
