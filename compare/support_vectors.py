@@ -7,7 +7,7 @@ of optimal stability predicts their number, :func:`.support_vector_fraction`, an
 :math:`\\|w\\|^2 = 1/\\kappa(\\alpha)^2` (:func:`.hard_margin_sat`).
 
 ``S2.support-vectors``
-    Gaussian features, random labels: n_SV/N_eff and |w|^2, extrapolated in 1/N_eff, agree
+    Gaussian features, random labels: n_SV/N_eff and ``|w|^2``, extrapolated in 1/N_eff, agree
     with the theory, and no instance has more than N_eff support vectors. Registered as
     established before its confirmatory data were drawn: the theory is Gardner's
     replica-symmetric computation in a convex (kappa > 0) problem, where it is exact, and
@@ -121,7 +121,7 @@ class _SupportVectorClaim(Claim):
         )
 
     def figure(self, data):
-        """n_SV/N_eff (and |w|^2) against alpha: theory lines, sizes, extrapolation."""
+        """n_SV/N_eff (and ``|w|^2``) against alpha: theory lines, sizes, extrapolation."""
         tables = self._tables(data)
         with styled() as plt:
             fig, axes = plt.subplots(1, len(tables), constrained_layout=True, squeeze=False,
@@ -149,7 +149,7 @@ class _SupportVectorClaim(Claim):
 
 
 class SupportVectors(_SupportVectorClaim):
-    """Gaussian features: the support-vector fraction and |w|^2 of Gardner's theory."""
+    """Gaussian features: the support-vector fraction and ``|w|^2`` of Gardner's theory."""
 
     id = "S2.support-vectors"
     table_quantity = r"largest $|z|$ of $n_\mathrm{SV}/N_\mathrm{eff}$ and $\|w\|^2$ vs Gardner"

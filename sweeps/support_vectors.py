@@ -1,4 +1,4 @@
-"""Sweep of the hard-margin SVM in the SAT phase: support vectors and |w| (S2, H2).
+"""Sweep of the hard-margin SVM in the SAT phase: support vectors and ``|w|`` (S2, H2).
 
 ``support-vectors``
     Per point ``(features, N_eff, alpha)``, ``batch`` independent instances of N_data =
