@@ -4,4 +4,4 @@
 __all__ = ["claims", "diagonal_networks", "features", "figures", "finite_width", "generalization",
            "interpolation", "jamming_linear", "kernels", "large_steps", "paper",
            "random_features", "report", "sparse_features", "stats", "stochastic",
-           "support_vectors", "unsat"]
+           "support_vectors", "trained_features", "unsat"]

@@ -35,6 +35,7 @@ CLAIM_MODULES = (
     "jamming.compare.interpolation",
     "jamming.compare.generalization",
     "jamming.compare.support_vectors",
+    "jamming.compare.trained_features",
     "jamming.compare.kernels",
     "jamming.compare.finite_width",
     "jamming.compare.random_features",

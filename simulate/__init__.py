@@ -8,4 +8,4 @@ dependencies (torch, numba) are imported inside the modules that need them, neve
 __all__ = ["activations", "data", "devices", "diagonal", "ensemble_inputs", "features",
            "generalization", "hinge", "kernel_drift", "kernel_estimates", "kernel_flow", "lazy",
            "maps", "networks", "random_streams", "relu1d", "rf_spectrum", "sde", "separability",
-           "spectra", "torch_ensembles"]
+           "spectra", "torch_ensembles", "trained_features"]

@@ -13,4 +13,4 @@ and :mod:`jamming.theory` only for a predicted location a grid is centred on.
 __all__ = ["catalog", "diagonal_networks", "executors", "features", "finite_width",
            "generalization", "interpolation", "jamming_linear", "kernels", "large_steps",
            "random_features", "runner", "sparse_features", "spec", "stochastic", "store",
-           "support_vectors", "unsat"]
+           "support_vectors", "trained_features", "unsat"]
