@@ -173,8 +173,9 @@ def grid_numbers(scale: str) -> Mapping[tuple[str, str], str]:
     Returns
     -------
     dict
-        ``("grid:<sweep>", key)`` -> LaTeX, for every scalar parameter of the sweep's points
-        (the seed excluded), its name in lower case with ``-`` for other characters:
+        ``("grid:<sweep>", key)`` -> LaTeX, for every parameter of the sweep's points that is
+        a scalar or a list of scalars (whose elements count as its values; the seed
+        excluded), its name in lower case with ``-`` for other characters:
         ``key`` lists its distinct values (``5,\ 10\text{ and }20``, which reads "5, 10 and
         20" in text and in math mode), ``key-count`` counts them,
         ``key-min`` and ``key-max`` bound them; and ``points``, the number of points.
@@ -189,10 +190,10 @@ def grid_numbers(scale: str) -> Mapping[tuple[str, str], str]:
         values: dict[str, set] = {}
         for point in points:
             for key, value in point.items():
-                if value is None:
-                    value = "none"
-                if key != "seed" and isinstance(value, (bool, int, float, str)):
-                    values.setdefault(key, set()).add(value)
+                items = value if isinstance(value, (list, tuple)) else [value]  # e.g. steps
+                for item in ("none" if v is None else v for v in items):
+                    if key != "seed" and isinstance(item, (bool, int, float, str)):
+                        values.setdefault(key, set()).add(item)
         for key, distinct in values.items():
             ordered = sorted(distinct, key=lambda v: (isinstance(v, str), v))
             texts = [latex_escape(v) if isinstance(v, str) else latex_number(v)
