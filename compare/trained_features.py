@@ -113,7 +113,7 @@ class IsostaticFeatures(Claim):
             axes[0].set_ylabel(r"mean $N_\Delta/N$")
             axes[0].legend(fontsize=6)
             axes[1].axhline(1.0, color="k", ls="--", lw=0.6)
-            axes[1].set_yscale("log")
+            axes[1].set_yscale("symlog", linthresh=1.0)  # violations (<= 0) stay visible
             axes[1].set_xlabel(r"$N_\mathrm{data}/N$")
             axes[1].set_ylabel(r"$N_\Delta - \mathrm{rank}$ (UNSAT)")
         return fig
