@@ -493,6 +493,13 @@ def _check_psi(psi) -> float:
     return psi
 
 
+def _check_kappa(kappa) -> float:
+    kappa = _check_scalar("kappa", kappa)
+    if math.isnan(kappa) or kappa < 0:
+        raise ValueError(f"kappa must be a number >= 0 (math.inf allowed); got {kappa}")
+    return kappa
+
+
 @_elementwise("psi", "kappa")
 def marchenko_pastur_explained_variance(psi: float, kappa: float) -> float:
     r""":math:`R^2 = \psi\int\lambda/(\lambda+\kappa)\,d\mu_\mathrm{MP}^{(\psi)}(\lambda)`.
@@ -518,10 +525,7 @@ def marchenko_pastur_explained_variance(psi: float, kappa: float) -> float:
     float, or numpy.ndarray of the broadcast shape of ``psi`` and ``kappa``
         :math:`R^2\in[0, \min(1,\psi)]`.
     """
-    psi = _check_psi(psi)
-    kappa = _check_scalar("kappa", kappa)
-    if math.isnan(kappa) or kappa < 0:
-        raise ValueError(f"kappa must be a number >= 0 (math.inf allowed); got {kappa}")
+    psi, kappa = _check_psi(psi), _check_kappa(kappa)
     if math.isinf(kappa):
         return 0.0
     s = 1.0 + psi + kappa
@@ -556,10 +560,7 @@ def marchenko_pastur_unexplained_variance(psi: float, kappa: float) -> float:
     float, or numpy.ndarray of the broadcast shape of ``psi`` and ``kappa``
         :math:`1-R^2 \in [\max(0, 1-\psi), 1]`.
     """
-    psi = _check_psi(psi)
-    kappa = _check_scalar("kappa", kappa)
-    if math.isnan(kappa) or kappa < 0:
-        raise ValueError(f"kappa must be a number >= 0 (math.inf allowed); got {kappa}")
+    psi, kappa = _check_psi(psi), _check_kappa(kappa)
     if math.isinf(kappa):
         return 1.0
     b = psi + kappa - 1.0
