@@ -36,6 +36,23 @@ def _exact_solution(features, labels):
     return solve_quadratic_hinge(features, labels)
 
 
+def margin_rounding(features, w) -> np.ndarray:
+    r"""Float64 rounding bound :math:`8N_\mathrm{eff}\epsilon\|\phi_\mu\|\|w\|` of each margin
+    :math:`y_\mu w\cdot\phi_\mu` (the tolerance of the certificate of
+    :func:`hard_margin_weights`).
+
+    Parameters
+    ----------
+    features : numpy.ndarray, shape (n_data, n_eff)
+    w : numpy.ndarray, shape (n_eff,)
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_data,)
+    """
+    return 8 * features.shape[1] * EPS * np.linalg.norm(features, axis=1) * np.linalg.norm(w)
+
+
 def hard_margin_weights(features, labels) -> np.ndarray:
     r"""Minimum-norm :math:`w` with :math:`y_\mu w\cdot\phi_\mu \ge 1` for every point.
 
@@ -92,7 +109,7 @@ def hard_margin_weights(features, labels) -> np.ndarray:
     coefficients = left[:, kept].T @ np.ones(len(left)) / sigma[kept]
     w = right_t[kept].T @ coefficients
     multipliers = left[:, kept] @ (coefficients / sigma[kept])
-    rounding = 8 * n_eff * EPS * np.linalg.norm(z, axis=1) * np.linalg.norm(w)
+    rounding = margin_rounding(z, w)
     if np.any(z @ w < 1.0 - rounding):
         raise ValueError("the data are not linearly separable: no w has every margin >= 1 "
                          "(or the NNLS support is wrong)")

@@ -147,7 +147,6 @@ from __future__ import annotations
 
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from itertools import pairwise
 from numbers import Integral, Real
 
 import numpy as np
@@ -241,7 +240,34 @@ def _as_float64(name: str, value, device: torch.device) -> torch.Tensor:
     return torch.as_tensor(array.astype(np.float64, copy=False), device=device)
 
 
-def _check_inputs(features, labels, ridge, max_iter, device, threads=None):
+def check_inputs(features, labels, ridge, max_iter, device, cpu_threads):
+    """Validate the inputs of :func:`solve_quadratic_hinge` and convert them.
+
+    Parameters
+    ----------
+    features, labels, ridge, max_iter, device, cpu_threads
+        As for :func:`solve_quadratic_hinge`.
+
+    Returns
+    -------
+    tuple
+        ``(phi, y, ridge, max_iter, device, row_norms, threads)``: the features and labels
+        as contiguous float64 tensors on the resolved ``device``, ``ridge`` as a float,
+        ``max_iter`` as an int, the Euclidean norms of the rows of ``phi`` and ``threads``
+        (``cpu_threads`` as an int, or None).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`solve_quadratic_hinge` documents.
+    """
+    if cpu_threads is not None:
+        if isinstance(cpu_threads, bool) or not isinstance(cpu_threads, Integral):
+            raise TypeError(f"cpu_threads must be None or an integer >= 1; got "
+                            f"{type(cpu_threads).__name__}")
+        if cpu_threads < 1:
+            raise ValueError(f"cpu_threads must be None or >= 1; got {cpu_threads}")
+    threads = None if cpu_threads is None else int(cpu_threads)
     if isinstance(ridge, bool) or not isinstance(ridge, Real):
         raise TypeError(f"ridge must be a real number >= 0; got {type(ridge).__name__}")
     ridge = float(ridge)
@@ -267,14 +293,14 @@ def _check_inputs(features, labels, ridge, max_iter, device, threads=None):
         raise ValueError("batch must be >= 1; got an empty batch")
     # finite row norms (needed by the solver anyway) mean finite entries; otherwise look at
     # each (the norm may overflow)
-    with _cpu_threads(device, threads):
+    with cpu_thread_limit(device, threads):
         row_norms = torch.linalg.vector_norm(phi, dim=-1)
         finite = bool(torch.isfinite(row_norms).all()) or bool(torch.isfinite(phi).all())
     if not finite:
         raise ValueError("features must be finite (no nan or inf)")
     if not bool((y.abs() == 1.0).all()):
         raise ValueError("labels must be -1 or +1")
-    return phi.contiguous(), y.contiguous(), ridge, int(max_iter), device, row_norms
+    return phi.contiguous(), y.contiguous(), ridge, int(max_iter), device, row_norms, threads
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,11 +351,18 @@ def _blas_limit(threads: int):
 
 
 @contextmanager
-def _cpu_threads(device: torch.device, threads: int | None):
+def cpu_thread_limit(device: torch.device, threads: int | None):
     """Run a block with ``threads`` intra-op threads on the CPU (None: leave the settings).
 
     Applies to torch (process-wide; restored on exit) and to the BLAS of numpy and scipy
     (through threadpoolctl where installed).
+
+    Parameters
+    ----------
+    device : torch.device
+        Nothing is changed unless it is the CPU.
+    threads : int or None
+        The number of threads; None changes nothing.
     """
     if device.type != "cpu" or threads is None:
         yield
@@ -1097,7 +1130,8 @@ def solve_quadratic_hinge(features, labels, ridge: float = 0.0, *, device=None,
         torch's setting.
     initial_w : array_like, shape (n_eff,) or (batch, n_eff), optional
         Where the method starts (default: 0, every point active). A warm start, e.g. the
-        minimiser of a problem with fewer points (:func:`solve_quadratic_hinge_path`), saves
+        minimiser of a problem with fewer points
+        (:func:`~jamming.simulate.hinge_path.solve_quadratic_hinge_path`), saves
         Newton steps; the result and its certificate do not depend on it (for a SAT problem
         the separating ``w`` returned may).
 
@@ -1126,21 +1160,14 @@ def solve_quadratic_hinge(features, labels, ridge: float = 0.0, *, device=None,
     >>> bool(sol.sat), sol.n_delta >= 11, sol.kkt_residual < 1e-12
     (False, True, True)
     """
-    if cpu_threads is not None:
-        if isinstance(cpu_threads, bool) or not isinstance(cpu_threads, Integral):
-            raise TypeError(f"cpu_threads must be None or an integer >= 1; got "
-                            f"{type(cpu_threads).__name__}")
-        if cpu_threads < 1:
-            raise ValueError(f"cpu_threads must be None or >= 1; got {cpu_threads}")
-    threads = None if cpu_threads is None else int(cpu_threads)
-    phi, y, ridge, max_iter, device, row_norms = _check_inputs(features, labels, ridge,
-                                                               max_iter, device, threads)
+    phi, y, ridge, max_iter, device, row_norms, threads = check_inputs(
+        features, labels, ridge, max_iter, device, cpu_threads)
     batched = phi.ndim == 3
     start = None if initial_w is None else _check_initial_w(initial_w, phi, device)
     if not batched:
         phi, y, row_norms = phi.unsqueeze(0), y.unsqueeze(0), row_norms.unsqueeze(0)
         start = None if start is None else start.unsqueeze(0)
-    with _cpu_threads(device, threads):
+    with cpu_thread_limit(device, threads):
         host = HOST_KERNELS and device.type == "cpu"
         results = _solve_batch(_Features(phi, host), y, ridge, max_iter, row_norms, start)
         features = _Features(phi, host, single=False)  # every problem, float64 only
@@ -1173,11 +1200,6 @@ def solve_quadratic_hinge(features, labels, ridge: float = 0.0, *, device=None,
     return HingeSolution(**out)
 
 
-#: :func:`solve_quadratic_hinge_path` starts a prefix from the previous SAT minimiser only if
-#: that one needed more Newton steps than this (a sign of the transition's neighbourhood).
-WARM_AFTER_SAT = 2
-
-
 def _check_initial_w(initial_w, phi: torch.Tensor, device) -> torch.Tensor:
     """``initial_w`` as a float64 tensor on ``device`` of shape ``phi.shape[:-2] + (n_eff,)``."""
     start = _as_float64("initial_w", initial_w, device)
@@ -1190,74 +1212,14 @@ def _check_initial_w(initial_w, phi: torch.Tensor, device) -> torch.Tensor:
     return start.contiguous()
 
 
-def solve_quadratic_hinge_path(features, labels, sizes, *, device=None, max_iter: int = 1000,
-                               cpu_threads: int | None = 1) -> list[HingeSolution]:
-    r"""Exact quadratic-hinge minimisers of the nested prefixes ``features[:n]``, n in ``sizes``.
+def __getattr__(name: str):
+    """``solve_quadratic_hinge_path``, defined in :mod:`jamming.simulate.hinge_path` (which
+    imports this module), re-exported here on first access."""
+    if name == "solve_quadratic_hinge_path":
+        from jamming.simulate.hinge_path import solve_quadratic_hinge_path
 
-    The vanishing-ridge problem :math:`\min_w\frac12\sum_{\mu<n}(1 - y_\mu
-    w\cdot\phi_\mu)_+^2` for every training-set size ``n`` of a path of nested data (the
-    S2 sweeps grow the training set point by point). Each prefix is solved by
-    :func:`solve_quadratic_hinge`, started from the minimiser of the previous prefix when that
-    one is UNSAT or needed more than ``WARM_AFTER_SAT`` Newton steps, else from 0. Near and
-    beyond the transition the active sets of neighbouring prefixes are close, and the warm
-    start halves the Newton steps (N_eff = 300: 5-8 against 8-17 next to the transition on
-    the SAT side, 3-4 against 4-6 on the UNSAT side); deep in the SAT phase the first Newton
-    step from 0, the minimum-norm interpolant, separates at once, where a warm start needs
-    2-4 steps. Every prefix carries the certificate of
-    :func:`solve_quadratic_hinge` (SAT: margin >= 1; UNSAT: KKT residual), computed from its
-    own data; the results do not depend on the warm starts except for the choice among the
-    SAT minimisers (all of loss 0 and :math:`N_\Delta = 0`).
-
-    Parameters
-    ----------
-    features : array_like, shape (n_data, n_eff)
-        :math:`\phi_\mu`, finite; the order of the rows is the order in which points join.
-    labels : array_like, shape (n_data,)
-        :math:`y_\mu = \pm1`.
-    sizes : sequence of int
-        Strictly increasing prefix sizes in ``[1, n_data]``.
-    device, max_iter, cpu_threads
-        As for :func:`solve_quadratic_hinge`.
-
-    Returns
-    -------
-    list of HingeSolution
-        One per size, in the order of ``sizes``, each for its prefix (``delta`` and
-        ``active`` of length ``n``).
-
-    Raises
-    ------
-    ValueError
-        If ``sizes`` is empty, not strictly increasing or outside ``[1, n_data]``, or on the
-        input errors of :func:`solve_quadratic_hinge`.
-    TypeError
-        If a size is not an integer.
-    """
-    phi = np.asarray(features, dtype=np.float64) if not isinstance(features, torch.Tensor) \
-        else features
-    if phi.ndim != 2:
-        raise ValueError(f"features must have shape (n_data, n_eff); got {tuple(phi.shape)}")
-    n_data = phi.shape[0]
-    sizes = list(sizes)
-    if not sizes:
-        raise ValueError("sizes must hold at least one prefix size")
-    for size in sizes:
-        if isinstance(size, bool) or not isinstance(size, Integral):
-            raise TypeError(f"sizes must be integers in [1, {n_data}]; got {size!r}")
-    if sizes[0] < 1 or sizes[-1] > n_data or any(b <= a for a, b in pairwise(sizes)):
-        raise ValueError(f"sizes must increase strictly within [1, {n_data}] (n_data); got "
-                         f"{sizes[0]} .. {sizes[-1]}")
-    labels = labels if isinstance(labels, torch.Tensor) else np.asarray(labels)
-    solutions, start = [], None
-    for size in sizes:
-        solution = solve_quadratic_hinge(phi[:size], labels[:size], device=device,
-                                         max_iter=max_iter, cpu_threads=cpu_threads,
-                                         initial_w=start)
-        solutions.append(solution)
-        # warm start after an UNSAT prefix or a hard SAT one (near the transition)
-        start = solution.w if not solution.sat or solution.iterations > WARM_AFTER_SAT \
-            else None
-    return solutions
+        return solve_quadratic_hinge_path
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def unsatisfied_hessian_minimum(features: np.ndarray, active: np.ndarray) -> float:

@@ -24,7 +24,7 @@ from jamming.sweeps.sparse_features import RELU_SPARSE_FEATURES_SWEEP, SPARSE_FE
 from jamming.sweeps.spec import SweepSpec
 from jamming.sweeps.stochastic import LABEL_NOISE_STATIONARY_SWEEP, SME_WEAK_ERROR_SWEEP
 from jamming.sweeps.support_vectors import SUPPORT_VECTOR_SWEEP
-from jamming.sweeps.trained_features import TRAINED_FEATURES_SWEEP
+from jamming.sweeps.trained_features import DIGITS_FEATURES_SWEEP, TRAINED_FEATURES_SWEEP
 from jamming.sweeps.unsat import HINGE_GAUSSIAN_SWEEP
 
 SWEEPS: dict[str, SweepSpec] = {
@@ -32,7 +32,7 @@ SWEEPS: dict[str, SweepSpec] = {
     for spec in (COVER_SWEEP, HINGE_GAUSSIAN_SWEEP, JACOBIAN_RANK_SWEEP, FEATURE_COVER_SWEEP,
                  TEACHER_SWEEP, TEST_CUSP_SWEEP, GRAM_SWEEP, KERNEL_FLOW_SWEEP,
                  RELU_RANK_SWEEP, SUPPORT_VECTOR_SWEEP, TRAINED_FEATURES_SWEEP,
-                 KERNEL_MC_SWEEP, RF_SPECTRUM_SWEEP,
+                 DIGITS_FEATURES_SWEEP, KERNEL_MC_SWEEP, RF_SPECTRUM_SWEEP,
                  FINITE_WIDTH_SWEEP, MAP_SWEEP, SGD_BOUNCE_SWEEP,
                  WOODWORTH_SWEEP, LABEL_NOISE_SWEEP, SPARSE_FEATURES_SWEEP,
                  RELU_SPARSE_FEATURES_SWEEP, SME_WEAK_ERROR_SWEEP,
