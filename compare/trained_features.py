@@ -270,6 +270,12 @@ def pipeline_panels(axes, data: pd.DataFrame) -> None:
                        xscale="log", yscale="log")
 
 
+def _per_depth(table: pd.DataFrame, flags) -> dict:
+    """``{"<flag>_depth_<L>": count}``: how many rows of each depth have each boolean flag."""
+    return {f"{flag}_depth_{int(depth)}": int(group[flag].sum())
+            for depth, group in table.groupby("depth") for flag in flags}
+
+
 class _PrefixClaim(Claim):
     """An open claim that reads every prefix of its one trained-features sweep."""
 
@@ -318,6 +324,9 @@ class IsostaticFeatures(_PrefixClaim):
                      "smallest_excess": int(excess.min()) if len(excess) else -1,
                      "degenerate_unsat": int((unsat["active_rank"] < unsat["rank"]).sum()),
                      "uncertified": uncertified, "failed_points": failed,
+                     **_per_depth(unsat.assign(violations=excess < 1,
+                                               degenerate=unsat["active_rank"] < unsat["rank"]),
+                                  ("violations", "degenerate")),
                      "transition": table[["input_dim", "depth", "width", "instance", "step",
                                           "load_star", "n_delta", "rank_unsat"]]
                      .to_dict(orient="records")},

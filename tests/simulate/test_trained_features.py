@@ -93,3 +93,19 @@ def test_deeper_networks_give_the_last_layer_of_the_same_network():
         hidden_feature_snapshots(train_x, train_y, 7, [0], seed=9, depth=0)
     with pytest.raises(ValueError, match="learning_rate"):
         hidden_feature_snapshots(train_x, train_y, 7, [0], seed=9, learning_rate=0.0)
+
+
+def test_a_network_with_zero_hinge_loss_makes_its_own_training_set_separable():
+    """f = a . h / sqrt(N) is linear in the recorded features, so zero hinge loss on the
+    training set means the SVM on the network's own points is SAT, however many there are,
+    with |w| <= |a| / sqrt(N): why the linear models of the pipeline use fresh points."""
+    from jamming.simulate.generalization import hard_margin_weights
+
+    (train_x, train_y), = labelled_task("relu-teacher", 5, [40], np.random.default_rng(4))
+    snaps = hidden_feature_snapshots(train_x, train_y, 10, [0, 300], seed=2,
+                                     learning_rate=1e-2, depth=2)
+    with pytest.raises(ValueError, match="separable"):  # 40 points > 2N: UNSAT at t = 0
+        hard_margin_weights(snaps["train_features"][0], train_y)
+    assert snaps["train_loss"][-1] == 0.0  # the trained network fits its 40 points
+    w = hard_margin_weights(snaps["train_features"][-1], train_y)  # raises if not separable
+    assert np.all(train_y * (snaps["train_features"][-1] @ w) >= 1.0 - 1e-9)
