@@ -2,6 +2,7 @@
 
 #: The public modules (each imported on demand: ``from jamming.compare import <module>``).
 __all__ = ["claims", "diagonal_networks", "features", "figures", "finite_width", "generalization",
-           "interpolation", "jamming_linear", "kernels", "large_steps", "paper",
+           "interpolation", "jamming_linear", "kernels", "large_steps", "network_jamming",
+           "paper",
            "random_features", "report", "sparse_features", "stats", "stochastic",
            "support_vectors", "trained_features", "unsat"]

@@ -36,6 +36,7 @@ CLAIM_MODULES = (
     "jamming.compare.generalization",
     "jamming.compare.support_vectors",
     "jamming.compare.trained_features",
+    "jamming.compare.network_jamming",
     "jamming.compare.kernels",
     "jamming.compare.finite_width",
     "jamming.compare.random_features",

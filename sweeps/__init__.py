@@ -12,5 +12,6 @@ and :mod:`jamming.theory` only for a predicted location a grid is centred on.
 #: The public modules (each imported on demand: ``from jamming.sweeps import <module>``).
 __all__ = ["catalog", "diagonal_networks", "executors", "features", "finite_width",
            "generalization", "interpolation", "jamming_linear", "kernels", "large_steps",
+           "network_jamming",
            "random_features", "runner", "sparse_features", "spec", "stochastic", "store",
            "support_vectors", "trained_features", "unsat"]

@@ -19,6 +19,7 @@ from jamming.sweeps.interpolation import GRAM_SWEEP, KERNEL_FLOW_SWEEP
 from jamming.sweeps.jamming_linear import COVER_SWEEP
 from jamming.sweeps.kernels import KERNEL_MC_SWEEP
 from jamming.sweeps.large_steps import MAP_SWEEP, SGD_BOUNCE_SWEEP
+from jamming.sweeps.network_jamming import LAZY_LIMIT_SWEEP, NETWORK_JUMP_SWEEP
 from jamming.sweeps.random_features import RF_SPECTRUM_SWEEP
 from jamming.sweeps.sparse_features import RELU_SPARSE_FEATURES_SWEEP, SPARSE_FEATURES_SWEEP
 from jamming.sweeps.spec import SweepSpec
@@ -36,7 +37,7 @@ SWEEPS: dict[str, SweepSpec] = {
                  FINITE_WIDTH_SWEEP, MAP_SWEEP, SGD_BOUNCE_SWEEP,
                  WOODWORTH_SWEEP, LABEL_NOISE_SWEEP, SPARSE_FEATURES_SWEEP,
                  RELU_SPARSE_FEATURES_SWEEP, SME_WEAK_ERROR_SWEEP,
-                 LABEL_NOISE_STATIONARY_SWEEP)
+                 LABEL_NOISE_STATIONARY_SWEEP, NETWORK_JUMP_SWEEP, LAZY_LIMIT_SWEEP)
 }
 
 

@@ -1,0 +1,187 @@
+"""The certified second-order trainer: SAT and UNSAT certificates, budget, lazy limit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from jamming.simulate.features import sphere_inputs
+from jamming.simulate.hinge import solve_quadratic_hinge
+from jamming.simulate.network_jamming import (
+    STATUSES,
+    numerical_ranks,
+    train_to_certificate,
+)
+from jamming.simulate.networks import (
+    DenseNetwork,
+    init_networks,
+    jacobian,
+    loss_hessians,
+    network_outputs,
+)
+
+pytestmark = pytest.mark.usefixtures("single_threaded")
+
+
+def _contradictory_task(n_other: int, seed: int):
+    """One input twice with opposite labels, plus ``n_other`` random points and labels."""
+    rng = np.random.default_rng(seed)
+    inputs = sphere_inputs(n_other + 1, 5, rng)
+    inputs = np.concatenate([inputs[:1], inputs])
+    labels = np.concatenate([[1.0, -1.0], rng.choice([-1.0, 1.0], n_other)])
+    return inputs, labels
+
+
+def test_few_points_on_a_wide_network_are_certified_sat_with_loss_exactly_zero():
+    network = DenseNetwork(5, 20, activation="tanh")
+    rng = np.random.default_rng(0)
+    inputs, labels = sphere_inputs(10, 5, rng), rng.choice([-1.0, 1.0], (3, 10))
+    result = train_to_certificate(network, init_networks(network, 1, 3), inputs, labels)
+    assert result.status.tolist() == ["sat"] * 3
+    assert result.sat.all() and result.certified.all()
+    assert np.all(result.loss == 0.0) and np.all(result.n_delta == 0)
+    outputs = network_outputs(network, result.params, inputs)  # independent forward pass
+    assert np.all(labels * outputs >= 1.0)
+    assert np.all(result.margin >= 1.0) and np.all(result.hessian_eigenvalues == 0.0)
+
+
+def test_an_input_with_both_labels_is_a_certified_unsat_minimum_of_loss_one():
+    # The pair contributes (1 - F)^2/2 + (1 + F)^2/2 >= 1, with equality at F = 0; the
+    # wide network satisfies the other points, so the minimum is 1 with N_Delta = 2.
+    inputs, labels = _contradictory_task(4, seed=3)
+    network = DenseNetwork(5, 20, activation="tanh")
+    params = init_networks(network, 2, 2)
+    result = train_to_certificate(network, params, inputs, labels)
+    assert result.status.tolist() == ["unsat"] * 2 and result.certified.all()
+    np.testing.assert_allclose(result.loss, 1.0, rtol=1e-12)
+    assert result.n_delta.tolist() == [2, 2]
+    np.testing.assert_allclose(result.delta[:, :2], 1.0, atol=1e-12)
+    assert np.all(result.delta[:, 2:] <= 0.0)
+    assert np.all(result.gradient_norm <= result.gradient_bound)
+    assert np.all(result.gradient_bound < 1e-10)
+    assert np.all(result.hessian_eigenvalues[:, 0] >= -result.hessian_bound)
+    # Active rows: the same input twice, so the active Jacobian has rank 1.
+    assert result.rank_active.tolist() == [1, 1]
+
+
+def test_the_hessian_spectrum_is_that_of_an_independent_hessian():
+    inputs, labels = _contradictory_task(4, seed=4)
+    network = DenseNetwork(5, 6, activation="tanh")
+    result = train_to_certificate(network, init_networks(network, 5, 2), inputs, labels)
+    hessians = loss_hessians(network, result.params, inputs, labels, loss="quadratic-hinge")
+    expected = np.linalg.eigvalsh(hessians)
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(result.hessian_eigenvalues, expected, atol=1e-10 * scale)
+
+
+def test_a_budget_too_small_is_reported_uncertified():
+    network = DenseNetwork(10, 6, activation="tanh")
+    rng = np.random.default_rng(1)
+    inputs, labels = sphere_inputs(99, 10, rng), rng.choice([-1.0, 1.0], (2, 99))
+    result = train_to_certificate(network, init_networks(network, 1, 2), inputs, labels,
+                                  max_iterations=1)
+    assert result.status.tolist() == ["budget"] * 2
+    assert not result.certified.any() and not result.sat.any()
+    assert np.all(result.loss > 0) and np.all(result.iterations == 1)
+
+
+def test_at_large_alpha_the_network_is_its_linearisation():
+    # Independent implementation: the exact quadratic-hinge minimiser on the features J(w_0).
+    network = DenseNetwork(10, 5, activation="tanh")
+    rng = np.random.default_rng(11)
+    inputs, labels = sphere_inputs(138, 10, rng), rng.choice([-1.0, 1.0], (2, 138))
+    params = init_networks(network, 12, 2)
+    linear = solve_quadratic_hinge(jacobian(network, params, inputs), labels)
+    assert linear.converged.all() and not linear.sat.any()
+    active = linear.delta > 0  # where the minimiser is unique (J_I of full column rank)
+    deviations = {}
+    for alpha in (1e4, 1e5):
+        result = train_to_certificate(network, params, inputs, labels, alpha=alpha)
+        assert result.status.tolist() == ["unsat"] * 2
+        assert result.n_delta.tolist() == linear.n_delta.tolist()
+        assert np.all(result.n_delta >= result.rank_initial + 1)  # isostatic bound
+        deviations[alpha] = (np.abs(result.delta - linear.delta)[active].max(),
+                             np.abs(alpha**2 * result.loss / linear.loss - 1).max())
+    assert result.rank_initial.tolist() == [55, 55]
+    # The corrections to the lazy limit are O(1/alpha): ten times smaller at ten times alpha.
+    for coarse, fine in zip(deviations[1e4], deviations[1e5], strict=True):
+        assert 8.0 < coarse / fine < 12.5 and fine < 1e-3
+
+
+def test_a_network_of_a_batch_trains_as_if_alone():
+    inputs, labels = _contradictory_task(6, seed=5)
+    network = DenseNetwork(5, 8, activation="tanh")
+    params = init_networks(network, 7, 3)
+    both = train_to_certificate(network, params, inputs, labels)
+    alone = train_to_certificate(network, init_networks(network, 7, 1, first=2), inputs,
+                                 labels)
+    assert both.status[2] == alone.status[0] and both.n_delta[2] == alone.n_delta[0]
+    np.testing.assert_allclose(both.loss[2], alone.loss[0], rtol=1e-9)
+
+
+def test_numerical_ranks_match_numpy():
+    rng = np.random.default_rng(0)
+    matrices = np.stack([rng.standard_normal((12, r)) @ rng.standard_normal((r, 9))
+                         for r in (1, 4, 9)])
+    ranks = numerical_ranks(torch.from_numpy(matrices)).tolist()
+    assert ranks == [np.linalg.matrix_rank(m) for m in matrices] == [1, 4, 9]
+
+
+@pytest.mark.parametrize(("keyword", "value", "error", "match"), [
+    ("alpha", 0.0, ValueError, "alpha"),
+    ("max_iterations", 0, ValueError, "max_iterations"),
+    ("warmup_steps", -1, ValueError, "warmup_steps"),
+    ("sat_slack", 0.5, ValueError, "sat_slack"),
+    ("newton_switch", 2.0, ValueError, "newton_switch"),
+    ("unsat_residual", 1e-9, ValueError, "unsat_residual"),
+])
+def test_parameters_out_of_range_are_refused_by_name(keyword, value, error, match):
+    network = DenseNetwork(3, 2)
+    with pytest.raises(error, match=match):
+        train_to_certificate(network, init_networks(network, 0), np.ones((2, 3)),
+                             [1.0, -1.0], **{keyword: value})
+
+
+def test_labels_and_precision_are_checked():
+    network = DenseNetwork(3, 2)
+    with pytest.raises(ValueError, match="labels must be -1 or \\+1"):
+        train_to_certificate(network, init_networks(network, 0), np.ones((2, 3)), [1.0, 0.5])
+    with pytest.raises(TypeError, match="float64"):
+        train_to_certificate(network, init_networks(network, 0, dtype="float32"),
+                             np.ones((2, 3)), [1.0, -1.0])
+    assert set(STATUSES) == {"sat", "unsat", "saddle", "stalled", "budget"}
+
+
+def test_an_adam_warmup_keeps_the_certificates():
+    inputs, labels = _contradictory_task(4, seed=6)
+    network = DenseNetwork(5, 20, activation="tanh")
+    result = train_to_certificate(network, init_networks(network, 2, 1), inputs, labels,
+                                  warmup_steps=50)
+    assert result.status.tolist() == ["unsat"]
+    np.testing.assert_allclose(result.loss, 1.0, rtol=1e-12)
+
+
+@pytest.mark.gpu
+def test_cuda_gives_the_certificates_of_the_cpu():
+    inputs, labels = _contradictory_task(4, seed=3)
+    network = DenseNetwork(5, 20, activation="tanh")
+    params = init_networks(network, 2, 2)
+    cpu = train_to_certificate(network, params, inputs, labels)
+    gpu = train_to_certificate(network, params, inputs, labels, device="cuda")
+    assert gpu.status.tolist() == cpu.status.tolist() == ["unsat"] * 2
+    assert next(iter(gpu.params.values())).device.type == "cuda"
+    np.testing.assert_allclose(gpu.loss, cpu.loss, rtol=1e-10)
+    assert gpu.n_delta.tolist() == cpu.n_delta.tolist()
+
+
+def test_the_lipschitz_constants_bound_every_activation_slope():
+    from jamming.simulate.activations import ACTIVATIONS, torch_activation
+    from jamming.simulate.network_jamming import LIPSCHITZ
+
+    assert set(LIPSCHITZ) == set(ACTIVATIONS)
+    z = torch.linspace(-8.0, 8.0, 160_001, dtype=torch.float64)
+    for name in ACTIVATIONS:
+        values = torch_activation(name)(z)
+        slopes = (values[1:] - values[:-1]).abs() / (z[1:] - z[:-1])
+        assert float(slopes.max()) <= LIPSCHITZ[name], name
