@@ -24,7 +24,9 @@ from jamming.theory.capacity import (
     support_vector_fraction,
     unsat_branch_series,
 )
+from jamming.sweeps.network_jamming import INPUT_DIM, LAZY_GRIDS
 from jamming.theory.kernels import latex_recursion
+from jamming.theory.phi_c import phi_c
 from jamming.theory.random_matrix import edelman_hard_edge_mean
 from jamming.theory.stabilization import verify_stabilization
 from jamming.theory.teacher import random_features_sign_teacher_phi_c
@@ -214,13 +216,18 @@ def theory_numbers() -> Mapping[str, str]:
     ``edelman-mean`` (:func:`jamming.theory.random_matrix.edelman_hard_edge_mean`),
     ``teacher-phic-0.5``, ``teacher-phic-1``, ``teacher-phic-2`` (ReLU random features,
     :func:`jamming.theory.teacher.random_features_sign_teacher_phi_c`), ``sv-fraction-0.5``,
-    ``sv-fraction-1`` (:func:`jamming.theory.capacity.support_vector_fraction`).
+    ``sv-fraction-1`` (:func:`jamming.theory.capacity.support_vector_fraction`),
+    ``lazy-rank`` and ``lazy-n-data`` (:func:`jamming.theory.phi_c.phi_c` of the NTK features of
+    the ``lazy-limit`` networks: rank J(w_0) and 2 rank J(w_0)).
     """
     numbers = {"edelman-mean": f"{edelman_hard_edge_mean():.4f}"}
     for psi in (0.5, 1.0, 2.0):
         numbers[f"teacher-phic-{psi:g}"] = f"{random_features_sign_teacher_phi_c(psi):.3f}"
     for alpha in (0.5, 1.0):
         numbers[f"sv-fraction-{alpha:g}"] = f"{support_vector_fraction(alpha):.2f}"
+    lazy = phi_c("ntk", "quadratic-hinge", "random", activation="tanh", input_dim=INPUT_DIM,
+                 width=LAZY_GRIDS["paper"]["width"], depth=1)
+    numbers["lazy-rank"], numbers["lazy-n-data"] = str(lazy.n_eff), f"{lazy.n_data:g}"
     return numbers
 
 

@@ -177,7 +177,9 @@ def bound_check(data: pd.DataFrame) -> dict:
         ``(N_Delta - n_SV)/N`` per step (median, min, max) and the median ``n_SV/N`` and
         ``N_Delta/N`` at the transition per step, and ``n_SV/N`` at half the transition
         load (the e-mail's count that "stays near 1" below the transition); the median
-        jumps at the first and the last step (``jump_median_initial``, ``_late``).
+        jumps at the first and the last step (``jump_median_initial``, ``_late``), the median
+        n_SV/N at half the transition load at those steps (``sv_half_median_initial``,
+        ``_late``) and the number of transitions with n_SV = rank (``sv_at_rank``).
     """
     table = transitions(data)
     checked = table[~table["censored"]]
@@ -195,6 +197,9 @@ def bound_check(data: pd.DataFrame) -> dict:
     return {
         "jump_median_initial": first.get("jump_median", np.nan),
         "jump_median_late": last.get("jump_median", np.nan),
+        "sv_half_median_initial": first.get("sv_per_n_half_median", np.nan),
+        "sv_half_median_late": last.get("sv_per_n_half_median", np.nan),
+        "sv_at_rank": int((checked["n_sv"] == checked["rank_sat"]).sum()),
         "transitions": len(checked), "censored": int(table["censored"].sum()),
         "sv_violations": int((checked["n_sv"] > checked["rank_sat"]).sum()),
         "unsat_violations": int((checked["n_delta"] < checked["rank_unsat"] + 1).sum()),
@@ -324,6 +329,12 @@ class IsostaticFeatures(_PrefixClaim):
                      "smallest_excess": int(excess.min()) if len(excess) else -1,
                      "degenerate_unsat": int((unsat["active_rank"] < unsat["rank"]).sum()),
                      "uncertified": uncertified, "failed_points": failed,
+                     # how clustered the violations are (reported after a referee's reading)
+                     "violations_at_t0": int((excess[unsat["step"] == 0] < 1).sum()),
+                     "violations_uncertified": int(
+                         (excess[~unsat["certified"].astype(bool)] < 1).sum()),
+                     "violating_snapshots": len(unsat[excess < 1].groupby([*POINT, "step"])),
+                     "violating_networks": len(unsat[excess < 1].groupby(POINT)),
                      **_per_depth(unsat.assign(violations=excess < 1,
                                                degenerate=unsat["active_rank"] < unsat["rank"]),
                                   ("violations", "degenerate")),
@@ -451,6 +462,20 @@ class CuspOrigin(_PrefixClaim):
         covariance = np.linalg.pinv(design.T @ design) * (residual @ residual) / dof
         return float(coefficients[0]), float(np.sqrt(covariance[0, 0])), dof
 
+    @staticmethod
+    def within_cells(late: pd.DataFrame) -> float:
+        """Spearman rho of P*/N with R2_y after removing each (depth, d) cell's means.
+
+        Reported, not tested (added after a referee found that the registered late-step
+        correlation follows the trend in d): whether the alignment ranks the cusp among
+        networks of the same architecture and input dimension.
+        """
+        cells = late.groupby(["depth", "input_dim"])
+        load = np.log(late["load_star"]) - cells["load_star"].transform(
+            lambda v: np.log(v).mean())
+        explained = late["explained_variance"] - cells["explained_variance"].transform("mean")
+        return float(spearmanr(load, explained)[0])
+
     def verdict(self, data) -> Verdict:
         """The slope test of the e-mail's hypothesis and the rank correlations of H4."""
         table = transitions(data)
@@ -494,6 +519,7 @@ class CuspOrigin(_PrefixClaim):
                 "outcome": outcome, "slope": slope, "slope_se": error,
                 "slope_low": low, "slope_high": high, "rho_all": rho_all, "rho_late": rho_late,
                 "p_late": p_late,
+                "rho_late_within_cells": self.within_cells(late),
                 "rho_kernel_alignment_all": float(
                     spearmanr(table["load_star"], table["alignment"])[0]),
                 "censored_fraction": censored,

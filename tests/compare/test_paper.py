@@ -55,6 +55,11 @@ def test_every_reference_has_a_label_and_every_figure_is_referenced():
     assert figures - references == set(), "figures that the text never refers to"
 
 
+def test_every_label_is_defined_once():
+    labels = _arguments("label")
+    assert sorted({label for label in labels if labels.count(label) > 1}) == []
+
+
 def test_every_citation_is_in_the_bibliography():
     entries = set(re.findall(r"^@\w+\{([^,]+),", (PAPER / "refs.bib").read_text(), re.M))
     cited = set(_arguments("citep")) | set(_arguments("citet")) | set(_arguments("cite"))
