@@ -275,10 +275,16 @@ def pipeline_panels(axes, data: pd.DataFrame) -> None:
                        xscale="log", yscale="log")
 
 
+#: The depths whose counts the verdicts always report (0 where a scale has none).
+DEPTHS = (1, 2, 3)
+
+
 def _per_depth(table: pd.DataFrame, flags) -> dict:
-    """``{"<flag>_depth_<L>": count}``: how many rows of each depth have each boolean flag."""
-    return {f"{flag}_depth_{int(depth)}": int(group[flag].sum())
-            for depth, group in table.groupby("depth") for flag in flags}
+    """``{"<flag>_depth_<L>": count}`` for L in :data:`DEPTHS`: the rows of depth L with
+    each boolean flag (0 for a depth the grid lacks, so that the paper's numbers exist at
+    every scale)."""
+    return {f"{flag}_depth_{depth}": int(table.loc[table["depth"] == depth, flag].sum())
+            for depth in DEPTHS for flag in flags}
 
 
 class _PrefixClaim(Claim):
