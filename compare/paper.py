@@ -19,12 +19,12 @@ from pathlib import Path
 
 from jamming.compare.report import latex_escape, latex_number, latex_table
 from jamming.config import TEX_PACKAGES
+from jamming.sweeps.network_jamming import INPUT_DIM, LAZY_GRIDS
 from jamming.theory.capacity import (
     cover_probability_expr,
     support_vector_fraction,
     unsat_branch_series,
 )
-from jamming.sweeps.network_jamming import INPUT_DIM, LAZY_GRIDS
 from jamming.theory.kernels import latex_recursion
 from jamming.theory.phi_c import phi_c
 from jamming.theory.random_matrix import edelman_hard_edge_mean
