@@ -83,12 +83,12 @@ from scipy.stats import t as student_t
 
 from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
+from jamming.simulate.readout_paths import PATH_FIELDS
 from jamming.sweeps.runner import SweepRunner
 from jamming.theory.teacher import gaussian_features_sign_teacher_phi_c
 
-#: The per-prefix arrays of the sweeps (:data:`jamming.simulate.readout_paths.PATH_FIELDS`).
-FIELDS = ("sat", "n_delta", "n_sv", "loss", "certified", "rank", "active_rank", "w_norm",
-          "test_loss", "test_error")
+#: The per-prefix arrays of the sweeps.
+FIELDS = PATH_FIELDS
 #: The per-snapshot arrays, broadcast to every prefix of the snapshot.
 SNAPSHOT_FIELDS = ("n_star", "censored", "alignment", "alignment_network",
                    "explained_variance")

@@ -119,9 +119,12 @@ def support_vectors(features, labels, w) -> np.ndarray:
     return labels * (features @ w) <= 1.0 + margin_rounding(features, w)
 
 
+#: The dtype of each per-prefix array of :func:`vanishing_ridge_path`.
+_PATH_DTYPES = {"sat": bool, "n_delta": np.int64, "n_sv": np.int64, "loss": float,
+                "certified": bool, "rank": np.int64, "active_rank": np.int64, "w_norm": float,
+                "test_loss": float, "test_error": float}
 #: The per-prefix arrays of :func:`vanishing_ridge_path`.
-PATH_FIELDS = ("sat", "n_delta", "n_sv", "loss", "certified", "rank", "active_rank", "w_norm",
-               "test_loss", "test_error")
+PATH_FIELDS = tuple(_PATH_DTYPES)
 
 
 def vanishing_ridge_path(features, labels, sizes, test_features, test_labels) -> dict:
@@ -171,10 +174,7 @@ def vanishing_ridge_path(features, labels, sizes, test_features, test_labels) ->
         n_star, censored = n_data, True
     sizes = np.unique(np.concatenate([np.asarray(sizes, dtype=np.int64), [n_star, n_star + 1]]))
     sizes = sizes[(sizes >= 1) & (sizes <= n_data)]
-    out = {name: np.zeros(len(sizes), dtype=dtype) for name, dtype in
-           (("sat", bool), ("n_delta", np.int64), ("n_sv", np.int64), ("loss", float),
-            ("certified", bool), ("rank", np.int64), ("active_rank", np.int64),
-            ("w_norm", float), ("test_loss", float), ("test_error", float))}
+    out = {name: np.zeros(len(sizes), dtype=dtype) for name, dtype in _PATH_DTYPES.items()}
     path = solve_quadratic_hinge_path(features, labels, sizes.tolist())
     for k, (size, solution) in enumerate(zip(sizes, path, strict=True)):
         sat = bool(size <= n_star)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from jamming.simulate.networks import DenseNetwork
 from jamming.sweeps.spec import SweepSpec, derive_seed
 
 #: Largest Levenberg-Marquardt iterations per network; near-lazy points (alpha >= 1e3) get
@@ -60,7 +61,7 @@ def network_jamming_trials(params: dict, device: str = "cpu") -> dict:
     """
     from jamming.simulate.features import sphere_inputs
     from jamming.simulate.network_jamming import STATUSES, train_to_certificate
-    from jamming.simulate.networks import DenseNetwork, init_networks, jacobian
+    from jamming.simulate.networks import init_networks, jacobian
 
     rng = np.random.default_rng(params["seed"])
     n_data, instances = params["n_data"], params["instances"]
@@ -122,8 +123,8 @@ INPUT_DIM = 10
 
 
 def _n_weights(depth: int, width: int) -> int:
-    """Weights of a bias-free network of ``depth`` hidden layers of ``width`` (d = 10)."""
-    return INPUT_DIM * width + (depth - 1) * width ** 2 + width
+    """Weights of the bias-free network of ``depth`` hidden layers of ``width`` (d = 10)."""
+    return DenseNetwork(INPUT_DIM, width, depth=depth).n_parameters
 
 
 def jump_grid(scale: str) -> list[dict]:
