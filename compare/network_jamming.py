@@ -33,6 +33,23 @@ r"""S2 claims on networks trained to a certificate: the Spigler-Geiger jump and 
     minimum of lower loss than the linearisation's, with a different :math:`N_\Delta`;
     :math:`\alpha = 10^5` matched it).
 
+Registration 2 (2026-12-02, before its data): both statements and verdicts unchanged, judged
+on version 2 of the sweeps with fresh root seeds. A hostile referee had found that the UNSAT
+certificate of version 1 could be false (a tanh network whose weights had grown 150-fold,
+whose loss kept falling when continued; and at :math:`\alpha = 10^{10}`, where the gradient
+bound is of the order of the gradient's own scale), and that ``rank_active`` counted a
+singular value of :math:`3\cdot10^{-13}` that stationarity makes zero. Version 2 bounds the
+forward error with local slopes, refuses certificates whose bound is not resolved or whose
+weights grew more than tenfold, and drops from ``rank_active`` the singular values below the
+certificate's resolution (:mod:`jamming.simulate.network_jamming`). Registration 1's outcome
+(reported in the paper): ``S2.lazy-limit`` failed on one certified UNSAT minimum at
+:math:`\alpha = 10^5` with :math:`N_\Delta = \operatorname{rank}J(w_0)`, a non-lazy local
+minimum (the linearisation is SAT there only with :math:`\|w - w_0\|` comparable to
+:math:`\|w_0\|`); ``S2.network-jump`` was unmeasured (no certified UNSAT minimum). Expected
+before the data, from exploratory runs of version 2 on other seeds: tanh and GELU networks in
+the feature regime still run off to large weights (growth 12 to 300 at loads 2.1-3.0, width
+6), so ``S2.network-jump`` is likely to stay unmeasured.
+
 They read the ``network-jump`` and ``lazy-limit`` sweeps.
 """
 
@@ -54,8 +71,8 @@ from jamming.theory.phi_c import phi_c
 
 #: Per-network arrays of the sweeps.
 FIELDS = ("outcome", "sat", "certified", "loss", "n_delta", "iterations", "gradient_norm",
-          "gradient_bound", "hessian_min", "hessian_bound", "n_negative", "rank",
-          "rank_initial", "rank_active", "weight_growth")
+          "gradient_bound", "gradient_scale", "hessian_min", "hessian_bound", "n_negative",
+          "rank", "rank_initial", "rank_active", "weight_growth")
 #: Per-network arrays of the linearisation (``lazy-limit`` only).
 LINEAR_FIELDS = ("linear_sat", "linear_n_delta", "linear_loss", "linear_converged")
 

@@ -79,22 +79,35 @@ Certificates (float64)
   the sum over points of the gradient's terms with the error of each :math:`\Delta_\mu`
   (:math:`1 - yF`, with :math:`F` computed through sums of at most :math:`\max n_{l-1}`
   terms). :math:`T_\mu` bounds the forward error of :math:`f(x_\mu)` in units of
-  :math:`\gamma`: the output of the network of absolute values,
-  :math:`t^0 = |x|`, :math:`t^l = \ell_\phi\,(|c_w^l|\,t^{l-1}|W^l| + |c_b^l b^l|)` with
-  :math:`\ell_\phi` the Lipschitz constant of the activation (:data:`LIPSCHITZ`; 1 at the
-  readout), :math:`T_\mu = t^{L+1}`, since each layer's rounding is amplified by at most
-  :math:`\ell_\phi|W|` in the layers above; with the output scale
-  :math:`T_\mu = \alpha(T_\mu(w) + T_\mu(w_0))`, which makes :math:`\Delta` only
-  :math:`\alpha\epsilon`-accurate. It is a model of
-  rounding, not an interval bound: a gradient this small is indistinguishable from zero in
-  float64. The Hessian bound is :math:`\beta = c'\epsilon\,\|\nabla^2 L\|_F` with
-  :math:`c' = P + N_\mathrm{data}`, the error of its entries and of ``eigh`` (backward
-  stable): a smallest eigenvalue above :math:`-\beta` makes the point a minimum, not a
+  :math:`\gamma`, by first-order running error analysis (Wilkinson; Higham §3.3): with
+  :math:`z^l` the pre-activations and :math:`h^l = \phi(z^l)`, :math:`t^0 = |x|`,
+  :math:`t^l = |\phi'(z^l)|\,(|c_w^l|\,t^{l-1}|W^l| + |c_b^l b^l|) + |h^l|` (the error of
+  :math:`z^l` carried through the local slope, plus the rounding of :math:`\phi` itself),
+  :math:`\phi' = 1` and no :math:`|h|` term at the readout, :math:`T_\mu = t^{L+1}`; with the
+  output scale :math:`T_\mu = \alpha(T_\mu(w) + T_\mu(w_0))`, which makes :math:`\Delta` only
+  :math:`\alpha\epsilon`-accurate. The local slope matters: a global Lipschitz constant in
+  its place grows with the weights of saturated units, whose errors are in fact damped, and
+  inflated the bound of a tanh network whose weights had grown 150-fold until a point where
+  the loss was still falling passed as a minimum. It is a model of rounding, not an interval
+  bound: a gradient this small is indistinguishable from zero in float64, provided the
+  bound is *resolved*, :math:`\|b\|_2 \le` :data:`RESOLUTION` :math:`\|a^{-1}|J_I|^\top
+  |\Delta_I|\|_2` (the gradient's terms are four orders of magnitude above their rounding,
+  so a gradient within the bound is a cancellation, not noise; at :math:`\alpha = 10^{10}`
+  the bound is not resolved, and a point that was not a minimum passed the bare test). The
+  certificate is also refused when the weights have grown beyond ``max_weight_growth``
+  times their initial norm: saturating units then approach step functions, the gradient
+  along their growth decays like :math:`e^{-2|z|}` below any rounding model while the loss
+  still falls to an infimum that no finite weights attain. The Hessian bound is
+  :math:`\beta = c'\epsilon\,\|\nabla^2 L\|_F` with :math:`c' = P + N_\mathrm{data}`, the
+  error of its entries and of ``eigh`` (backward stable): a smallest eigenvalue above
+  :math:`-\beta` makes the point a minimum, not a
   saddle, to rounding (ReLU networks have exact zero modes, one rescaling per hidden neuron).
 
 A network that reaches neither certificate is reported, never dropped: ``status`` is
-``"saddle"`` (gradient certified, Hessian not), ``"stalled"`` (no step decreases the loss:
-:math:`\lambda` above ``1e20`` times its scale) or ``"budget"`` (``max_iterations`` used up).
+``"saddle"`` (gradient certified, Hessian not), ``"unresolved"`` (gradient within a bound
+that is not resolved), ``"unbounded"`` (a minimum by both tests, but with weights grown
+beyond ``max_weight_growth``), ``"stalled"`` (no step decreases the loss: :math:`\lambda`
+above ``1e20`` times its scale) or ``"budget"`` (``max_iterations`` used up).
 
 What the certificates cannot reach (seen in exploratory runs, reported as such): ReLU
 networks end on kinks of the activation, where the loss is not differentiable and the
@@ -104,10 +117,15 @@ without bound (``weight_growth`` of tens to hundreds, ``"budget"``), so there is
 minimum to certify. The lazy regime (large :math:`\alpha`), and SAT problems in any regime,
 are certified.
 
-The numerical rank of a Jacobian (``rank``, ``rank_initial``, ``rank_active``) counts its
-singular values above :math:`\sigma_\mathrm{max}\max(N_\mathrm{data}, P)\,\epsilon` (the
-threshold of :func:`numpy.linalg.matrix_rank` and
-:func:`jamming.simulate.features.numerical_rank`).
+The numerical rank of a Jacobian (``rank``, ``rank_initial``) counts its singular values
+above :math:`\sigma_\mathrm{max}\max(N_\mathrm{data}, P)\,\epsilon` (the threshold of
+:func:`numpy.linalg.matrix_rank` and :func:`jamming.simulate.features.numerical_rank`). That
+of the active rows (``rank_active``) counts those above the larger of this threshold and the
+resolution of the gradient certificate, :math:`a\|b\|_2/\|\Delta_I\|_2`: at a
+stationary point :math:`J_I^\top(y\Delta)_I = -a g`, so :math:`J_I` has a singular value
+below :math:`a\|g\|_2/\|\Delta_I\|_2`, zero in exact arithmetic (a lazy minimum with
+:math:`N_\Delta = 55` had one at :math:`3\cdot10^{-13}`, above the first threshold
+:math:`8\cdot10^{-14}`, and the next at :math:`1.3\cdot10^{-3}`).
 
 References
 ----------
@@ -127,6 +145,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from jamming.simulate.activations import torch_activation
 from jamming.simulate.networks import (
     CHUNK_ENTRIES,
     Adam,
@@ -158,12 +177,13 @@ ARMIJO = 1e-4
 INITIAL_DAMPING = 1e-3
 #: A network whose damping exceeds this multiple of its scale has stalled.
 STALL_DAMPING = 1e20
-#: Lipschitz constants (upper bounds) of the activations of
-#: :mod:`jamming.simulate.activations`, for the forward-error bound T of the module docstring.
-LIPSCHITZ = {"relu": 1.0, "tanh": 1.0, "erf": 2.0 / np.sqrt(np.pi), "identity": 1.0,
-             "abs": 1.0, "sin": 1.0, "gelu": 1.13, "sigmoid": 0.25}
-#: Outcomes of :func:`train_to_certificate`, by name.
-STATUSES = ("sat", "unsat", "saddle", "stalled", "budget")
+#: An UNSAT certificate needs the gradient bound below this fraction of the gradient's scale
+#: :math:`\|a^{-1}|J_I|^\top|\Delta_I|\|_2` (module docstring).
+RESOLUTION = 1e-4
+#: Default ``max_weight_growth``: no UNSAT certificate beyond this :math:`\|w\|/\|w_0\|`.
+MAX_WEIGHT_GROWTH = 10.0
+#: Outcomes of :func:`train_to_certificate`, by name (stored as indices: append only).
+STATUSES = ("sat", "unsat", "saddle", "stalled", "budget", "unresolved", "unbounded")
 
 
 class CertifiedTraining(NamedTuple):
@@ -187,8 +207,10 @@ class CertifiedTraining(NamedTuple):
         :math:`F_\mu` and :math:`\Delta_\mu = 1 - y_\mu F_\mu` at the end.
     iterations : numpy.ndarray of int, shape (n_networks,)
         Levenberg–Marquardt iterations (accepted or rejected steps), warm-up not counted.
-    gradient_norm, gradient_bound : numpy.ndarray, shape (n_networks,)
-        :math:`\|g\|_2` and :math:`\|b\|_2` at the end (module docstring).
+    gradient_norm, gradient_bound, gradient_scale : numpy.ndarray, shape (n_networks,)
+        :math:`\|g\|_2`, :math:`\|b\|_2` and :math:`\|a^{-1}|J_I|^\top|\Delta_I|\|_2` at the
+        end (module docstring; the bound is resolved below :data:`RESOLUTION` times the
+        scale).
     hessian_eigenvalues : numpy.ndarray, shape (n_networks, P)
         Of the loss's Hessian at the end, ascending (all 0 for SAT networks: no active point).
     hessian_bound : numpy.ndarray, shape (n_networks,)
@@ -198,7 +220,8 @@ class CertifiedTraining(NamedTuple):
     rank_initial : numpy.ndarray of int, shape (n_networks,)
         Numerical rank of :math:`J(w_0)` (the lazy :math:`N_\mathrm{eff}`).
     rank_active : numpy.ndarray of int, shape (n_networks,)
-        Numerical rank of the active rows :math:`J_I(w)` at the end (0 if none).
+        Numerical rank of the active rows :math:`J_I(w)` at the end (0 if none), singular
+        values below the gradient certificate's resolution not counted (module docstring).
     weight_growth : numpy.ndarray, shape (n_networks,)
         :math:`\|w\|_2/\|w_0\|_2`: large values flag end points that run off to infinity
         (the loss converging to an infimum that no finite weights attain, as for saturating
@@ -217,6 +240,7 @@ class CertifiedTraining(NamedTuple):
     iterations: np.ndarray
     gradient_norm: np.ndarray
     gradient_bound: np.ndarray
+    gradient_scale: np.ndarray
     hessian_eigenvalues: np.ndarray
     hessian_bound: np.ndarray
     rank: np.ndarray
@@ -225,17 +249,20 @@ class CertifiedTraining(NamedTuple):
     weight_growth: np.ndarray
 
 
-def numerical_ranks(matrices):
+def numerical_ranks(matrices, floor=None):
     r"""Numerical ranks of a batch of matrices (torch), shape ``(S, n, m)`` -> ``(S,)`` int64.
 
-    Singular values above :math:`\sigma_\mathrm{max}\max(n, m)\,\epsilon` count (the
-    threshold of :func:`numpy.linalg.matrix_rank`); an all-zero matrix has rank 0.
+    Singular values above :math:`\sigma_\mathrm{max}\max(n, m)\,\epsilon` (the threshold of
+    :func:`numpy.linalg.matrix_rank`) and above ``floor`` (a tensor of shape ``(S,)``, if
+    given) count; an all-zero matrix has rank 0.
     """
     import torch
 
     values = torch.linalg.svdvals(matrices)
     eps = torch.finfo(matrices.dtype).eps
     threshold = values[:, :1] * max(matrices.shape[1:]) * eps
+    if floor is not None:
+        threshold = torch.maximum(threshold, floor[:, None])
     return (values > threshold).sum(dim=1)
 
 
@@ -273,17 +300,25 @@ class _Problem:
         return 0.5 * gap.square().sum(dim=1) / self.scale ** 2
 
     def forward_error_terms(self, vector):
-        """T(w) of the module docstring: the network of absolute values, shape (S', n)."""
+        """T(w) of the module docstring: first-order running error bound, shape (S', n)."""
+        import torch
+
         network = self.network
         params = unflatten_parameters(network, vector)
-        terms = self.inputs.abs()
-        slopes = [LIPSCHITZ[name] for name in network.activations] + [1.0]
-        for layer, (scales, slope) in enumerate(zip(network.layer_scales(), slopes,
-                                                    strict=True), start=1):
-            terms = abs(scales.weight) * (terms @ params[f"W{layer}"].abs())
+        hidden, terms = self.inputs, self.inputs.abs()
+        functions = [torch_activation(name) for name in network.activations] + [None]
+        for layer, (scales, function) in enumerate(zip(network.layer_scales(), functions,
+                                                       strict=True), start=1):
+            weight = params[f"W{layer}"]
+            z = scales.weight * (hidden @ weight)
+            terms = abs(scales.weight) * (terms @ weight.abs())
             if network.biases[layer - 1]:
-                terms = terms + abs(scales.bias) * params[f"b{layer}"].abs()[..., None, :]
-            terms = slope * terms
+                bias = params[f"b{layer}"][..., None, :]
+                z = z + scales.bias * bias
+                terms = terms + abs(scales.bias) * bias.abs()
+            if function is not None:
+                hidden, slope = torch.func.jvp(function, (z,), (torch.ones_like(z),))
+                terms = slope.abs() * terms + hidden.abs()
         return terms[..., 0]
 
     def gradient(self, vector, kappa, rows):
@@ -349,6 +384,7 @@ def train_to_certificate(network: DenseNetwork, params: dict, inputs, labels, *,
                          sat_slack: float = SAT_SLACK,
                          unsat_residual: float = UNSAT_RESIDUAL,
                          newton_switch: float = NEWTON_SWITCH,
+                         max_weight_growth: float = MAX_WEIGHT_GROWTH,
                          device=None) -> CertifiedTraining:
     r"""Train every network of a set to a certified end point of the quadratic hinge.
 
@@ -380,6 +416,9 @@ def train_to_certificate(network: DenseNetwork, params: dict, inputs, labels, *,
         In [``sat_slack``, 1): an UNSAT certificate needs some :math:`\Delta_\mu` above it.
     newton_switch : float
         In :math:`(0, 1]`: relative gradient below which exact-Hessian steps are taken.
+    max_weight_growth : float
+        :math:`\ge 1`: no UNSAT certificate for end points with :math:`\|w\|_2/\|w_0\|_2`
+        above it (status ``"unbounded"``).
     device : None, {"cpu", "cuda", "auto"} or torch.device
         ``None``: the device of ``params``.
 
@@ -404,6 +443,7 @@ def train_to_certificate(network: DenseNetwork, params: dict, inputs, labels, *,
     sat_slack = check_real("sat_slack", sat_slack, 0.0, strict=True, high=1e-2)
     unsat_residual = check_real("unsat_residual", unsat_residual, sat_slack, high=1.0)
     newton_switch = check_real("newton_switch", newton_switch, 0.0, strict=True, high=1.0)
+    max_weight_growth = check_real("max_weight_growth", max_weight_growth, 1.0)
     if alpha is not None:
         alpha = check_real("alpha", alpha, 0.0, strict=True)
     params, target = as_parameters(network, params, device)
@@ -424,7 +464,7 @@ def train_to_certificate(network: DenseNetwork, params: dict, inputs, labels, *,
     with torch.no_grad():
         state = _iterate(problem, flatten_parameters(network, params).clone(), max_iterations,
                          sat_slack, unsat_residual, newton_switch)
-    return _finish(problem, unsat_residual, initial, *state, rank_initial)
+    return _finish(problem, unsat_residual, max_weight_growth, initial, *state, rank_initial)
 
 
 def _steps(problem, vector, kappa, rows, gradient, jac, active, damping, newton):
@@ -517,7 +557,7 @@ def _iterate(problem, vector, max_iterations, sat_slack, unsat_residual, newton_
     return vector, code, iterations
 
 
-def _finish(problem, unsat_residual, initial, vector, code, iterations,
+def _finish(problem, unsat_residual, max_weight_growth, initial, vector, code, iterations,
             rank_initial) -> CertifiedTraining:
     """Certificates, spectra and ranks at the end point of every network."""
     import torch
@@ -526,13 +566,19 @@ def _finish(problem, unsat_residual, initial, vector, code, iterations,
     rows = torch.arange(n_networks, device=vector.device)
     kappa = torch.ones(n_networks, dtype=vector.dtype, device=vector.device)
     with torch.no_grad():
-        gradient, bound, _, jac, active, _ = problem.gradient(vector, kappa, rows)
+        gradient, bound, own, jac, active, _ = problem.gradient(vector, kappa, rows)
         outputs = problem.outputs(vector, rows)
         loss = problem.loss(vector, kappa, rows)
+        delta = problem.deltas(vector, kappa, rows)
+        norm = torch.linalg.vector_norm(gradient, dim=1)
+        norm_bound = torch.linalg.vector_norm(bound, dim=1)
+        residual = torch.linalg.vector_norm(delta.clamp(min=0.0), dim=1)
+        resolution = torch.where(residual > 0, problem.scale * norm_bound / residual, 0.0)
         rank = numerical_ranks(jac)
-        rank_active = numerical_ranks(jac * active[..., None])
+        rank_active = numerical_ranks(jac * active[..., None], floor=resolution)
+        growth = (torch.linalg.vector_norm(vector, dim=1)
+                  / torch.linalg.vector_norm(initial, dim=1))
     margin = (problem.labels * outputs).min(dim=1).values
-    delta = 1.0 - problem.labels * outputs
     sat = margin >= 1.0
     # A SAT network has no active point: its Hessian is exactly 0 (not computed).
     eigenvalues = torch.zeros_like(vector)
@@ -542,16 +588,17 @@ def _finish(problem, unsat_residual, initial, vector, code, iterations,
         eigenvalues[~sat] = torch.linalg.eigvalsh(hessians)
         hessian_bound[~sat] = ((n_parameters + problem.inputs.shape[0])
                                * np.finfo(np.float64).eps * torch.linalg.matrix_norm(hessians))
-    norm = torch.linalg.vector_norm(gradient, dim=1)
-    norm_bound = torch.linalg.vector_norm(bound, dim=1)
+    scale = torch.linalg.vector_norm(own, dim=1)
+    resolved = norm_bound <= RESOLUTION * scale
     stationary = ~sat & (delta.max(dim=1).values > unsat_residual) & (norm <= norm_bound)
-    minimum = stationary & (eigenvalues[:, 0] >= -hessian_bound)
-    status = np.where(code.cpu().numpy() == _STALLED, "stalled", "budget").astype("<U7")
-    stationary_np, minimum_np = stationary.cpu().numpy(), minimum.cpu().numpy()
-    status[stationary_np] = "saddle"
-    status[minimum_np] = "unsat"
+    minimum = stationary & resolved & (eigenvalues[:, 0] >= -hessian_bound)
+    bounded = growth <= max_weight_growth
+    status = np.where(code.cpu().numpy() == _STALLED, "stalled", "budget").astype("<U10")
+    for name, mask in (("saddle", stationary & resolved), ("unresolved", stationary & ~resolved),
+                       ("unbounded", minimum & ~bounded), ("unsat", minimum & bounded),
+                       ("sat", sat)):
+        status[mask.cpu().numpy()] = name
     sat_np = sat.cpu().numpy()
-    status[sat_np] = "sat"
 
     def host(tensor):
         return tensor.detach().cpu().numpy()
@@ -559,11 +606,10 @@ def _finish(problem, unsat_residual, initial, vector, code, iterations,
     return CertifiedTraining(
         params={name: value.clone() for name, value in
                 unflatten_parameters(problem.network, vector).items()},
-        status=status, sat=sat_np, certified=sat_np | minimum_np, loss=host(loss),
-        n_delta=host((delta > 0).sum(dim=1)), margin=host(margin), outputs=host(outputs),
-        delta=host(delta), iterations=host(iterations), gradient_norm=host(norm),
-        gradient_bound=host(norm_bound), hessian_eigenvalues=host(eigenvalues),
-        hessian_bound=host(hessian_bound), rank=host(rank), rank_initial=host(rank_initial),
-        rank_active=host(rank_active),
-        weight_growth=host(torch.linalg.vector_norm(vector, dim=1)
-                           / torch.linalg.vector_norm(initial, dim=1)))
+        status=status, sat=sat_np, certified=np.isin(status, ("sat", "unsat")),
+        loss=host(loss), n_delta=host((delta > 0).sum(dim=1)), margin=host(margin),
+        outputs=host(outputs), delta=host(delta), iterations=host(iterations),
+        gradient_norm=host(norm), gradient_bound=host(norm_bound), gradient_scale=host(scale),
+        hessian_eigenvalues=host(eigenvalues), hessian_bound=host(hessian_bound),
+        rank=host(rank), rank_initial=host(rank_initial), rank_active=host(rank_active),
+        weight_growth=host(growth))

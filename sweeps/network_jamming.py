@@ -19,11 +19,11 @@ network, on the quadratic hinge ``1/2 sum (1 - y F)_+^2``.
 Recorded per network (arrays of length ``instances``): ``outcome`` (index into
 :data:`jamming.simulate.network_jamming.STATUSES`), ``sat``, ``certified``, ``loss``,
 ``n_delta``, ``margin``, ``iterations``, ``gradient_norm``, ``gradient_bound``,
-``hessian_min`` (smallest Hessian eigenvalue), ``hessian_bound``, ``n_negative`` (Hessian
-eigenvalues below minus the bound), ``rank`` (J at the end, all points), ``rank_initial``
-(J(w_0)), ``rank_active`` (active rows at the end), ``weight_growth`` (``|w| / |w_0|``) and
-the Hessian spectra
-``hessian_eigenvalues`` (instances, N); with ``linear``: ``linear_sat``,
+``gradient_scale``, ``hessian_min`` (smallest Hessian eigenvalue), ``hessian_bound``,
+``n_negative`` (Hessian eigenvalues below minus the bound), ``rank`` (J at the end, all
+points), ``rank_initial`` (J(w_0)), ``rank_active`` (active rows at the end),
+``weight_growth`` (``|w| / |w_0|``) and the Hessian spectra ``hessian_eigenvalues``
+(instances, N); with ``linear``: ``linear_sat``,
 ``linear_n_delta``, ``linear_loss``, ``linear_converged``. Scalar: ``n_weights``.
 """
 
@@ -78,7 +78,8 @@ def network_jamming_trials(params: dict, device: str = "cpu") -> dict:
            "hessian_min": eigenvalues[:, 0], "hessian_eigenvalues": eigenvalues,
            "n_negative": (eigenvalues < -result.hessian_bound[:, None]).sum(axis=1)}
     for name in ("sat", "certified", "loss", "n_delta", "margin", "iterations",
-                 "gradient_norm", "gradient_bound", "hessian_bound", "rank", "rank_initial",
+                 "gradient_norm", "gradient_bound", "gradient_scale", "hessian_bound", "rank",
+                 "rank_initial",
                  "rank_active", "weight_growth"):
         out[name] = np.asarray(getattr(result, name))
     if params["linear"]:
@@ -115,9 +116,12 @@ LAZY_GRIDS = {
              "loads": (1.4, 1.6, 1.8, 1.9, 2.0, 2.1, 2.2, 2.4, 2.6), "instances": 32},
 }
 
-#: Root seeds per scale: no scale reuses another's instances.
-JUMP_ROOT_SEEDS = {"quick": 20_261_210, "paper": 20_261_211, "full": 20_261_212}
-LAZY_ROOT_SEEDS = {"quick": 20_261_220, "paper": 20_261_223, "full": 20_261_222}
+#: Root seeds per scale: no scale reuses another's instances. Version 2 (the trainer with
+#: resolved, local-slope gradient bounds and the weight-growth cap) draws fresh instances for
+#: the second registration of its claims (version 1: 20_261_210-212 and 20_261_220, -223,
+#: -222).
+JUMP_ROOT_SEEDS = {"quick": 20_261_230, "paper": 20_261_231, "full": 20_261_232}
+LAZY_ROOT_SEEDS = {"quick": 20_261_240, "paper": 20_261_241, "full": 20_261_242}
 
 INPUT_DIM = 10
 
@@ -161,7 +165,7 @@ def lazy_grid(scale: str) -> list[dict]:
 NETWORK_JUMP_SWEEP = SweepSpec(
     name="network-jump",
     function=network_jamming_trials,
-    version="1",
+    version="2",
     grid=jump_grid,
     description="networks trained to a certificate on random labels, load scan (S2)",
     uses_device=True,
@@ -170,7 +174,7 @@ NETWORK_JUMP_SWEEP = SweepSpec(
 LAZY_LIMIT_SWEEP = SweepSpec(
     name="lazy-limit",
     function=network_jamming_trials,
-    version="1",
+    version="2",
     grid=lazy_grid,
     description="output scale alpha from feature learning to lazy, with linearisation (S2)",
     uses_device=True,
