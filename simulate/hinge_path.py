@@ -24,9 +24,10 @@ path of many prefixes cheap:
   to prefix, and the points in which :math:`I` and :math:`B` differ (entering: update,
   leaving: downdate) enter as a low-rank correction :math:`H_I = H_B + W^\top S W`
   (:math:`W` their rows, :math:`S = \pm 1`), solved by the Sherman-Morrison-Woodbury
-  formula with an LU factor of the capacitance matrix :math:`S + WH_B^{-1}W^\top`. The
-  columns :math:`H_B^{-1}\phi_\mu` are kept per point (two triangular solves when a point
-  first changes), so a step with :math:`k` changed points costs two triangular solves and
+  formula with an LU factor of the capacitance matrix :math:`S + WH_B^{-1}W^\top = S +
+  U^\top U`, :math:`U = L^{-1}W^\top` (:math:`H_B = LL^\top`). The columns
+  :math:`L^{-1}\phi_\mu` are kept per point (one triangular solve when a point first
+  changes), so a step with :math:`k` changed points costs two triangular solves and
   :math:`O(N_\mathrm{eff}k^2 + k^3)`. The base is refactorised
   (LAPACK ``dpotrf``, from a float64 Gram matrix kept for the base and brought up to date
   by ``dsyrk`` rank-k changes) when more than ``WOODBURY_LIMIT`` points differ, and when the
@@ -240,10 +241,10 @@ class _GramFactor:
     B; the points of the symmetric difference C = A xor B (at most ``WOODBURY_LIMIT``) enter
     as a low-rank correction, :math:`H_A = H_B + W^\top S W` with the rows
     :math:`W = \Phi_C` and signs :math:`S = \pm 1`, solved by the Sherman-Morrison-Woodbury
-    formula with the capacitance matrix :math:`S + W H_B^{-1} W^\top` (LU). ``columns``
-    caches :math:`H_B^{-1}\phi_\mu` per point. ``gram``: :math:`H` in float64 (Fortran
-    order, lower triangle) for the set ``synced``, brought to A by ``dsyrk`` rank-k changes
-    when the factor is recomputed.
+    formula with the capacitance matrix :math:`S + U^\top U`, :math:`U = L^{-1}W^\top`
+    (LU; :math:`H_B = LL^\top`). ``columns`` caches :math:`L^{-1}\phi_\mu` per point.
+    ``gram``: :math:`H` in float64 (Fortran order, lower triangle) for the set ``synced``,
+    brought to A by ``dsyrk`` rank-k changes when the factor is recomputed.
     """
 
     def __init__(self, phi: np.ndarray):
@@ -275,26 +276,25 @@ class _GramFactor:
             return True
         missing = [row for row in changed.tolist() if row not in self.columns]
         if missing:
-            block = self._base_solve(self.phi[missing].T)
+            block = self._half_solve(self.phi[missing].T)
             self.columns.update(zip(missing, block.T, strict=True))
-        rows = self.phi[changed]
         columns = np.stack([self.columns[row] for row in changed.tolist()], axis=1)
-        capacitance = rows @ columns
+        capacitance = columns.T @ columns
         capacitance.flat[::len(changed) + 1] += np.where(entering, 1.0, -1.0)
         lu, pivots, info = dgetrf(capacitance)
         diagonal = np.abs(np.diagonal(lu))
         if not (info == 0 and np.isfinite(lu).all()
                 and diagonal.min() > WOODBURY_PIVOT * max(1.0, diagonal.max())):
             return False
-        self.correction = (rows, columns, lu, pivots)
+        self.correction = (columns, lu, pivots)
         return True
 
-    def _base_solve(self, rhs: np.ndarray) -> np.ndarray:
-        """:math:`H_B^{-1}` ``rhs`` (one or several columns)."""
+    def _half_solve(self, rhs: np.ndarray, trans: int = 0) -> np.ndarray:
+        """:math:`L^{-1}` ``rhs`` (``trans=1``: :math:`L^{-\top}` ``rhs``), one or several
+        columns, with :math:`H_B = LL^\top`."""
         from scipy.linalg.lapack import dtrtrs
 
-        half = dtrtrs(self.factor, rhs, lower=1)[0]
-        return dtrtrs(self.factor, half, lower=1, trans=1, overwrite_b=1)[0]
+        return dtrtrs(self.factor, rhs, lower=1, trans=trans)[0]
 
     def sync(self) -> None:
         """Bring ``gram`` to the current set (``dsyrk`` over the rows that changed)."""
@@ -324,14 +324,16 @@ class _GramFactor:
         return self.factor is not None
 
     def step(self, gradient: np.ndarray, _gap: np.ndarray, _n: int) -> np.ndarray:
-        """:math:`H_A^{-1}` ``gradient``."""
+        """:math:`H_A^{-1}` ``gradient``: :math:`L^{-\top}(h - U C^{-1}U^\top h)` with
+        :math:`h = L^{-1}` ``gradient``, :math:`U = L^{-1}W^\top` and :math:`C = S +
+        U^\top U`."""
         from scipy.linalg.lapack import dgetrs
 
-        x = self._base_solve(gradient)
+        half = self._half_solve(gradient)
         if self.correction is not None:
-            rows, columns, lu, pivots = self.correction
-            x -= columns @ dgetrs(lu, pivots, rows @ x)[0]
-        return x
+            columns, lu, pivots = self.correction
+            half -= columns @ dgetrs(lu, pivots, columns.T @ half)[0]
+        return self._half_solve(half, trans=1)
 
 
 class _KernelFactor:
