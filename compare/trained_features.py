@@ -426,7 +426,8 @@ class CuspOrigin(_PrefixClaim):
     """The cusp follows the features' alignment with the labels, not (d + 1) N (open, H4)."""
 
     id = "S2.cusp-origin"
-    table_quantity = r"late slope of $\log P^*/N$ on $\log(d+1)$ (e-mail: 1)"
+    table_quantity = (r"late slope of $\log P^*/N$ on $\log(d+1)$ (e-mail: 1; H4 needs $|t|$ "
+                      r"above the tolerance)")
     discrepancy_unit = r"$|t|$"
     statement = (
         "The cusp load P*/N of linear models on a hinge-trained ReLU network's features "

@@ -34,6 +34,14 @@ def _contradictory_task(n_other: int, seed: int):
     return inputs, labels
 
 
+def _lazy_problem():
+    """Width-5 tanh network (55 weights) on 138 > 2 * 55 random labels: UNSAT when lazy."""
+    network = DenseNetwork(10, 5, activation="tanh")
+    rng = np.random.default_rng(11)
+    inputs, labels = sphere_inputs(138, 10, rng), rng.choice([-1.0, 1.0], (2, 138))
+    return network, init_networks(network, 12, 2), inputs, labels
+
+
 def test_few_points_on_a_wide_network_are_certified_sat_with_loss_exactly_zero():
     network = DenseNetwork(5, 20, activation="tanh")
     rng = np.random.default_rng(0)
@@ -89,10 +97,7 @@ def test_a_budget_too_small_is_reported_uncertified():
 
 def test_at_large_alpha_the_network_is_its_linearisation():
     # Independent implementation: the exact quadratic-hinge minimiser on the features J(w_0).
-    network = DenseNetwork(10, 5, activation="tanh")
-    rng = np.random.default_rng(11)
-    inputs, labels = sphere_inputs(138, 10, rng), rng.choice([-1.0, 1.0], (2, 138))
-    params = init_networks(network, 12, 2)
+    network, params, inputs, labels = _lazy_problem()
     linear = solve_quadratic_hinge(jacobian(network, params, inputs), labels)
     assert linear.converged.all() and not linear.sat.any()
     active = linear.delta > 0  # where the minimiser is unique (J_I of full column rank)
@@ -218,11 +223,8 @@ def test_a_minimum_beyond_the_weight_growth_cap_is_not_certified():
 def test_a_gradient_bound_that_is_not_resolved_gives_no_certificate():
     # At alpha = 1e10 the output alpha (f(w) - f(w_0)) carries rounding errors of order
     # alpha eps T: the gradient bound is within 1e-2 of the gradient's own scale.
-    network = DenseNetwork(10, 5, activation="tanh")
-    rng = np.random.default_rng(11)
-    inputs, labels = sphere_inputs(138, 10, rng), rng.choice([-1.0, 1.0], (2, 138))
-    result = train_to_certificate(network, init_networks(network, 12, 2), inputs, labels,
-                                  alpha=1e10)
+    network, params, inputs, labels = _lazy_problem()
+    result = train_to_certificate(network, params, inputs, labels, alpha=1e10)
     assert result.status.tolist() == ["unresolved"] * 2 and not result.certified.any()
     assert np.all(result.gradient_bound > RESOLUTION * result.gradient_scale)
     assert np.all(result.gradient_norm <= result.gradient_bound)
