@@ -103,11 +103,31 @@ Certificates (float64)
   :math:`-\beta` makes the point a minimum, not a
   saddle, to rounding (ReLU networks have exact zero modes, one rescaling per hidden neuron).
 
+  The bound :math:`b` is pessimistic (a referee measured the actual rounding of the
+  gradient at :math:`10^{-4}` of it at :math:`\alpha = 10^5`-:math:`10^8`: the errors of
+  :math:`f(w)` and :math:`f(w_0)` largely cancel), so a gradient within it need not be
+  noise: nearly SAT points (largest :math:`\Delta` just above ``unsat_residual``) with a
+  true gradient of half the bound passed it, and continuing from them lowered the loss
+  :math:`4\cdot10^4` times its rounding and :math:`N_\Delta` from 53 to 29. A candidate
+  therefore also passes the *Newton test*: one step :math:`s = -(\nabla^2L + \beta)^{-1}g`
+  lowers the loss by at most its rounding, keeps :math:`N_\Delta`, and leaves a gradient of
+  at least :data:`NOISE_RATIO` times :math:`\|g\|` (at a minimum the gradient is at its
+  noise floor and a Newton step cannot shrink it; a gradient above the floor is cut to it
+  by the quadratic convergence of Newton's method). The iteration runs the same test before
+  it stops a network and, when it fails, takes the test's Newton step if it lowers the loss
+  and continues with exact-Hessian steps (it stops after :data:`MAX_NEWTON_CHECKS` failures
+  without such a step). Finally, a minimum by every test whose Jacobian lost
+  rank, :math:`\operatorname{rank}J(w) < \operatorname{rank}J(w_0)`, is refused: units
+  saturated on every point leave flat directions, a plateau rather than a minimum (tanh
+  networks with weights started 30 times too large were certified there).
+
 A network that reaches neither certificate is reported, never dropped: ``status`` is
 ``"saddle"`` (gradient certified, Hessian not), ``"unresolved"`` (gradient within a bound
-that is not resolved), ``"unbounded"`` (a minimum by both tests, but with weights grown
-beyond ``max_weight_growth``), ``"stalled"`` (no step decreases the loss: :math:`\lambda`
-above ``1e20`` times its scale) or ``"budget"`` (``max_iterations`` used up).
+that is not resolved), ``"unverified"`` (gradient and Hessian certified, Newton test
+failed), ``"plateau"`` (every test passed, Jacobian rank lost), ``"unbounded"`` (every test
+passed, weights grown beyond ``max_weight_growth``), ``"stalled"`` (no step decreases the
+loss: :math:`\lambda` above ``1e20`` times its scale) or ``"budget"`` (``max_iterations``
+used up).
 
 What the certificates cannot reach (seen in exploratory runs, reported as such): ReLU
 networks end on kinks of the activation, where the loss is not differentiable and the
@@ -120,12 +140,12 @@ are certified.
 The numerical rank of a Jacobian (``rank``, ``rank_initial``) counts its singular values
 above :math:`\sigma_\mathrm{max}\max(N_\mathrm{data}, P)\,\epsilon` (the threshold of
 :func:`numpy.linalg.matrix_rank` and :func:`jamming.simulate.features.numerical_rank`). That
-of the active rows (``rank_active``) counts those above the larger of this threshold and the
-resolution of the gradient certificate, :math:`a\|b\|_2/\|\Delta_I\|_2`: at a
-stationary point :math:`J_I^\top(y\Delta)_I = -a g`, so :math:`J_I` has a singular value
-below :math:`a\|g\|_2/\|\Delta_I\|_2`, zero in exact arithmetic (a lazy minimum with
-:math:`N_\Delta = 55` had one at :math:`3\cdot10^{-13}`, above the first threshold
-:math:`8\cdot10^{-14}`, and the next at :math:`1.3\cdot10^{-3}`).
+of the active rows (``rank_active``) is this rank of :math:`(1 - uu^\top)J_I`,
+:math:`u = (y\Delta)_I/\|\Delta_I\|`: at a stationary point :math:`J_I^\top(y\Delta)_I =
+-a g`, so :math:`u` is a left null vector of :math:`J_I` in exact arithmetic, and its
+rounding-level singular value (:math:`3\cdot10^{-13}` at a lazy minimum with
+:math:`N_\Delta = 55`, against :math:`1.3\cdot10^{-3}` for the next, above the threshold
+:math:`8\cdot10^{-14}`) is removed without touching the others.
 
 References
 ----------
@@ -182,8 +202,15 @@ STALL_DAMPING = 1e20
 RESOLUTION = 1e-4
 #: Default ``max_weight_growth``: no UNSAT certificate beyond this :math:`\|w\|/\|w_0\|`.
 MAX_WEIGHT_GROWTH = 10.0
+#: The Newton test: after one Newton step the gradient must keep at least this fraction of
+#: its norm (a gradient at its noise floor does not shrink; one that is not, does).
+NOISE_RATIO = 0.1
+#: Failed Newton tests whose step does not lower the loss after which the iteration stops a
+#: network (status ``"unverified"``).
+MAX_NEWTON_CHECKS = 3
 #: Outcomes of :func:`train_to_certificate`, by name (stored as indices: append only).
-STATUSES = ("sat", "unsat", "saddle", "stalled", "budget", "unresolved", "unbounded")
+STATUSES = ("sat", "unsat", "saddle", "stalled", "budget", "unresolved", "unbounded",
+            "unverified", "plateau")
 
 
 class CertifiedTraining(NamedTuple):
@@ -220,8 +247,9 @@ class CertifiedTraining(NamedTuple):
     rank_initial : numpy.ndarray of int, shape (n_networks,)
         Numerical rank of :math:`J(w_0)` (the lazy :math:`N_\mathrm{eff}`).
     rank_active : numpy.ndarray of int, shape (n_networks,)
-        Numerical rank of the active rows :math:`J_I(w)` at the end (0 if none), singular
-        values below the gradient certificate's resolution not counted (module docstring).
+        Numerical rank of the active rows :math:`J_I(w)` at the end (0 if none), without the
+        direction :math:`(y\Delta)_I` that stationarity makes a left null vector (module
+        docstring).
     weight_growth : numpy.ndarray, shape (n_networks,)
         :math:`\|w\|_2/\|w_0\|_2`: large values flag end points that run off to infinity
         (the loss converging to an infimum that no finite weights attain, as for saturating
@@ -249,21 +277,31 @@ class CertifiedTraining(NamedTuple):
     weight_growth: np.ndarray
 
 
-def numerical_ranks(matrices, floor=None):
+def numerical_ranks(matrices):
     r"""Numerical ranks of a batch of matrices (torch), shape ``(S, n, m)`` -> ``(S,)`` int64.
 
-    Singular values above :math:`\sigma_\mathrm{max}\max(n, m)\,\epsilon` (the threshold of
-    :func:`numpy.linalg.matrix_rank`) and above ``floor`` (a tensor of shape ``(S,)``, if
-    given) count; an all-zero matrix has rank 0.
+    Singular values above :math:`\sigma_\mathrm{max}\max(n, m)\,\epsilon` count (the
+    threshold of :func:`numpy.linalg.matrix_rank`); an all-zero matrix has rank 0.
     """
     import torch
 
     values = torch.linalg.svdvals(matrices)
     eps = torch.finfo(matrices.dtype).eps
     threshold = values[:, :1] * max(matrices.shape[1:]) * eps
-    if floor is not None:
-        threshold = torch.maximum(threshold, floor[:, None])
     return (values > threshold).sum(dim=1)
+
+
+def _without_stationary_direction(jac, delta, active, problem):
+    r""":math:`(1 - uu^\top)J_I` with :math:`u = (y\Delta)_I/\|\Delta_I\|`: the active rows
+    of the Jacobian without the direction that stationarity makes a left null vector
+    (:math:`J_I^\top(y\Delta)_I = -a g \approx 0`), shape (S, n, P)."""
+    import torch
+
+    residual = delta.clamp(min=0.0) * problem.labels
+    size = torch.linalg.vector_norm(residual, dim=1, keepdim=True)
+    u = torch.where(size > 0, residual / size.clamp(min=torch.finfo(delta.dtype).tiny), 0.0)
+    rows = jac * active[..., None]
+    return rows - u[..., None] * (u[:, None, :] @ rows)
 
 
 class _Problem:
@@ -495,6 +533,33 @@ def _steps(problem, vector, kappa, rows, gradient, jac, active, damping, newton)
 _LIVE, _DONE, _STALLED = 0, 1, 2
 
 
+def _hessian_bound(problem, hessians):
+    """beta of the module docstring, per network: c' eps ||H||_F."""
+    import torch
+
+    return ((hessians.shape[-1] + problem.inputs.shape[0]) * np.finfo(np.float64).eps
+            * torch.linalg.matrix_norm(hessians))
+
+
+def _newton_check(problem, vector, kappa, rows, gradient, norm, slack, hessians=None):
+    r"""The Newton test of stationary candidates (module docstring), per network: one step
+    :math:`s = -(H + \beta)^{-1}g` must not lower the loss by more than its rounding
+    ``slack``, must keep :math:`N_\Delta`, and must leave a gradient at least
+    :data:`NOISE_RATIO` times the present one (which is then at its noise floor).
+    Returns the verdicts, the Hessians, the points :math:`w + s` and the loss decreases."""
+    import torch
+
+    if hessians is None:
+        hessians = problem.hessians(vector, kappa, rows)
+    step, _ = _damped_solve(hessians, -gradient, _hessian_bound(problem, hessians))
+    trial = vector + step
+    drop = problem.loss(vector, kappa, rows) - problem.loss(trial, kappa, rows)
+    kept = ((problem.deltas(vector, kappa, rows) > 0)
+            == (problem.deltas(trial, kappa, rows) > 0)).all(dim=1)
+    after = torch.linalg.vector_norm(problem.gradient(trial, kappa, rows)[0], dim=1)
+    return (drop <= slack) & kept & (after >= NOISE_RATIO * norm), hessians, trial, drop
+
+
 def _iterate(problem, vector, max_iterations, sat_slack, unsat_residual, newton_switch):
     """Levenberg-Marquardt iterations; returns the parameters, the loop's codes, iterations."""
     import torch
@@ -509,6 +574,7 @@ def _iterate(problem, vector, max_iterations, sat_slack, unsat_residual, newton_
     nu = torch.full((n_networks,), 2.0, **options)
     previous = torch.full((n_networks,), torch.inf, **options)  # gradient norm, last visit
     newton = torch.zeros(n_networks, dtype=torch.bool, device=vector.device)
+    checks = torch.zeros(n_networks, dtype=torch.int64, device=vector.device)
     for _ in range(max_iterations):
         rows = torch.nonzero(code == _LIVE)[:, 0]
         if rows.numel() == 0:
@@ -521,9 +587,25 @@ def _iterate(problem, vector, max_iterations, sat_slack, unsat_residual, newton_
         largest = problem.deltas(w, k, rows).max(dim=1).values
         stationary = (~sat & (norm <= torch.linalg.vector_norm(bound, dim=1))
                       & (largest > unsat_residual))
+        stepped = torch.zeros_like(sat)
+        if bool(stationary.any()):  # a candidate must pass the Newton test to stop
+            candidates = torch.nonzero(stationary)[:, 0]
+            passed, _, trial, drop = _newton_check(
+                problem, w[candidates], k[candidates], rows[candidates],
+                gradient[candidates], norm[candidates], slack[candidates])
+            # a failed test whose Newton step lowers the loss takes that step
+            progress = ~passed & (drop > 0)
+            vector[rows[candidates[progress]]] = trial[progress]
+            stepped[candidates[progress]] = True
+            failed = candidates[~passed & ~progress]
+            checks[rows[failed]] += 1
+            retry = candidates[~passed][checks[rows[candidates[~passed]]] < MAX_NEWTON_CHECKS]
+            stationary[retry] = False
+            newton[rows[retry]] = True
+            iterations[rows[candidates[progress]]] += 1
         kappa[rows[stationary]] = 1.0  # the kappa-problem is UNSAT: solve the true one
         code[rows[sat | (stationary & (k == 1.0))]] = _DONE
-        move = ~sat & ~stationary
+        move = ~sat & ~stationary & ~stepped
         if not bool(move.any()):
             continue
         rows, w, k = rows[move], w[move], k[move]
@@ -549,7 +631,10 @@ def _iterate(problem, vector, max_iterations, sat_slack, unsat_residual, newton_
         predicted = 0.5 * (steps * (used[:, None] * steps - gradient)).sum(dim=1)
         gain = (loss - trial) / predicted
         vector[rows[accept]] = (w + steps)[accept]
-        factor = (1.0 - (2.0 * gain - 1.0) ** 3).clamp(min=1.0 / 3.0)
+        # Nielsen's rule; a step accepted within the loss's rounding (gain <= 0) keeps the
+        # damping (the rule would raise it, up to 28-fold, until a minimum stalls)
+        factor = torch.where(gain > 0, (1.0 - (2.0 * gain - 1.0) ** 3).clamp(min=1.0 / 3.0),
+                             1.0)
         damping[rows] = torch.where(accept, used * factor, used * nu[rows])
         nu[rows] = torch.where(accept, 2.0, 2.0 * nu[rows])
         iterations[rows] += 1
@@ -566,35 +651,39 @@ def _finish(problem, unsat_residual, max_weight_growth, initial, vector, code, i
     rows = torch.arange(n_networks, device=vector.device)
     kappa = torch.ones(n_networks, dtype=vector.dtype, device=vector.device)
     with torch.no_grad():
-        gradient, bound, own, jac, active, _ = problem.gradient(vector, kappa, rows)
+        gradient, bound, own, jac, active, slack = problem.gradient(vector, kappa, rows)
         outputs = problem.outputs(vector, rows)
         loss = problem.loss(vector, kappa, rows)
         delta = problem.deltas(vector, kappa, rows)
         norm = torch.linalg.vector_norm(gradient, dim=1)
         norm_bound = torch.linalg.vector_norm(bound, dim=1)
-        residual = torch.linalg.vector_norm(delta.clamp(min=0.0), dim=1)
-        resolution = torch.where(residual > 0, problem.scale * norm_bound / residual, 0.0)
         rank = numerical_ranks(jac)
-        rank_active = numerical_ranks(jac * active[..., None], floor=resolution)
+        rank_active = numerical_ranks(_without_stationary_direction(jac, delta, active, problem))
         growth = (torch.linalg.vector_norm(vector, dim=1)
                   / torch.linalg.vector_norm(initial, dim=1))
     margin = (problem.labels * outputs).min(dim=1).values
     sat = margin >= 1.0
-    # A SAT network has no active point: its Hessian is exactly 0 (not computed).
-    eigenvalues = torch.zeros_like(vector)
-    hessian_bound = torch.zeros_like(loss)
-    if not bool(sat.all()):
-        hessians = problem.hessians(vector[~sat], kappa[~sat], rows[~sat])
-        eigenvalues[~sat] = torch.linalg.eigvalsh(hessians)
-        hessian_bound[~sat] = ((n_parameters + problem.inputs.shape[0])
-                               * np.finfo(np.float64).eps * torch.linalg.matrix_norm(hessians))
     scale = torch.linalg.vector_norm(own, dim=1)
     resolved = norm_bound <= RESOLUTION * scale
     stationary = ~sat & (delta.max(dim=1).values > unsat_residual) & (norm <= norm_bound)
-    minimum = stationary & resolved & (eigenvalues[:, 0] >= -hessian_bound)
+    # A SAT network has no active point: its Hessian is exactly 0 (not computed).
+    eigenvalues = torch.zeros_like(vector)
+    hessian_bound = torch.zeros_like(loss)
+    newton_passed = torch.zeros_like(sat)
+    if not bool(sat.all()):
+        hessians = problem.hessians(vector[~sat], kappa[~sat], rows[~sat])
+        eigenvalues[~sat] = torch.linalg.eigvalsh(hessians)
+        hessian_bound[~sat] = _hessian_bound(problem, hessians)
+        newton_passed[~sat] = _newton_check(problem, vector[~sat], kappa[~sat], rows[~sat],
+                                            gradient[~sat], norm[~sat], slack[~sat],
+                                            hessians)[0]
+    candidate = stationary & resolved & (eigenvalues[:, 0] >= -hessian_bound)
+    minimum = candidate & newton_passed & (rank >= rank_initial)
     bounded = growth <= max_weight_growth
     status = np.where(code.cpu().numpy() == _STALLED, "stalled", "budget").astype("<U10")
     for name, mask in (("saddle", stationary & resolved), ("unresolved", stationary & ~resolved),
+                       ("unverified", candidate & ~newton_passed),
+                       ("plateau", candidate & newton_passed & (rank < rank_initial)),
                        ("unbounded", minimum & ~bounded), ("unsat", minimum & bounded),
                        ("sat", sat)):
         status[mask.cpu().numpy()] = name

@@ -106,22 +106,27 @@ JUMP_GRIDS = {
 }
 
 #: Output scales, loads ``n_data / rank J(w_0)`` and instances per scale (d = 10, depth 1,
-#: tanh, width 5: rank J(w_0) = N = 55 generically). The largest alpha is 1e5: at 1e3 an
-#: exploratory run (width 5) found minima away from the linearisation's.
+#: tanh, width 5: rank J(w_0) = N = 55 generically), with ``top_instances`` at the largest
+#: alpha, where ``S2.lazy-limit`` is judged. Version 3 extends alpha to 1e7 (the certificate
+#: stays resolved there: its bound is 5e-6 of the gradient's scale) and takes 64 networks per
+#: point at 1e7, so that non-lazy minima at the rate seen at 1e5 (about 2 % of the UNSAT
+#: minima) would show with probability about 0.95.
 LAZY_GRIDS = {
-    "quick": {"width": 5, "alphas": (1.0, 1e5), "loads": (1.5, 2.5), "instances": 2},
-    "paper": {"width": 5, "alphas": (1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4, 1e5),
-              "loads": (1.6, 1.8, 2.0, 2.2, 2.4), "instances": 16},
-    "full": {"width": 5, "alphas": (1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4, 1e5),
-             "loads": (1.4, 1.6, 1.8, 1.9, 2.0, 2.1, 2.2, 2.4, 2.6), "instances": 32},
+    "quick": {"width": 5, "alphas": (1.0, 1e5), "loads": (1.5, 2.5), "instances": 2,
+              "top_instances": 2},
+    "paper": {"width": 5, "alphas": (1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7),
+              "loads": (1.6, 1.8, 2.0, 2.2, 2.4), "instances": 16, "top_instances": 64},
+    "full": {"width": 5, "alphas": (1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7),
+             "loads": (1.4, 1.6, 1.8, 1.9, 2.0, 2.1, 2.2, 2.4, 2.6), "instances": 32,
+             "top_instances": 128},
 }
 
-#: Root seeds per scale: no scale reuses another's instances. Version 2 (the trainer with
-#: resolved, local-slope gradient bounds and the weight-growth cap) draws fresh instances for
-#: the second registration of its claims (version 1: 20_261_210-212 and 20_261_220, -223,
-#: -222).
-JUMP_ROOT_SEEDS = {"quick": 20_261_230, "paper": 20_261_231, "full": 20_261_232}
-LAZY_ROOT_SEEDS = {"quick": 20_261_240, "paper": 20_261_241, "full": 20_261_242}
+#: Root seeds per scale: no scale reuses another's instances. Each version of the trainer
+#: draws fresh instances for a new registration of its claims: version 3 (the Newton test,
+#: the plateau rule, the projected active rank and the damping fix) after version 2
+#: (20_261_230-232, 20_261_240-242) and version 1 (20_261_210-212; 20_261_220, -223, -222).
+JUMP_ROOT_SEEDS = {"quick": 20_261_250, "paper": 20_261_251, "full": 20_261_252}
+LAZY_ROOT_SEEDS = {"quick": 20_261_260, "paper": 20_261_261, "full": 20_261_262}
 
 INPUT_DIM = 10
 
@@ -152,9 +157,11 @@ def lazy_grid(scale: str) -> list[dict]:
     """Points of ``lazy-limit``: every output scale at every load (depth 1, tanh)."""
     grid = LAZY_GRIDS[scale]
     n_weights = _n_weights(1, grid["width"])
+    top = max(grid["alphas"])
     return [
         {"input_dim": INPUT_DIM, "depth": 1, "width": grid["width"], "activation": "tanh",
-         "alpha": alpha, "n_data": round(load * n_weights), "instances": grid["instances"],
+         "alpha": alpha, "n_data": round(load * n_weights),
+         "instances": grid["top_instances"] if alpha == top else grid["instances"],
          "linear": True,
          "max_iterations": LAZY_MAX_ITERATIONS if alpha >= 1e3 else MAX_ITERATIONS,
          "seed": derive_seed(LAZY_ROOT_SEEDS[scale], round(1000 * alpha), round(100 * load))}
@@ -165,7 +172,7 @@ def lazy_grid(scale: str) -> list[dict]:
 NETWORK_JUMP_SWEEP = SweepSpec(
     name="network-jump",
     function=network_jamming_trials,
-    version="2",
+    version="3",
     grid=jump_grid,
     description="networks trained to a certificate on random labels, load scan (S2)",
     uses_device=True,
@@ -174,7 +181,7 @@ NETWORK_JUMP_SWEEP = SweepSpec(
 LAZY_LIMIT_SWEEP = SweepSpec(
     name="lazy-limit",
     function=network_jamming_trials,
-    version="2",
+    version="3",
     grid=lazy_grid,
     description="output scale alpha from feature learning to lazy, with linearisation (S2)",
     uses_device=True,

@@ -69,6 +69,21 @@ def test_lazy_limit_passes_on_cover_counts_and_fails_on_others():
 def test_lazy_limit_fails_on_a_minimum_below_the_isostatic_bound():
     verdict = LazyLimit().verdict(_lazy_frame(None, n_delta_excess=0))
     assert not verdict.passed and verdict.details["isostatic_violations"] > 0
+    assert verdict.details["isostatic_violations_alpha_5"] == verdict.details[
+        "isostatic_violations"] == verdict.details["unsat_minima_alpha_5"]
+
+
+def test_the_lazy_scan_reports_every_large_alpha_and_judges_only_the_largest():
+    below = _lazy_frame(None, n_delta_excess=0).assign(alpha=1e4)  # violations at 1e4 only
+    below["linear_sat"] = ~below["sat"]
+    frame = pd.concat([below, _lazy_frame(None)], ignore_index=True)
+    frame.attrs["failed_points"] = 0
+    verdict = LazyLimit().verdict(frame)
+    assert verdict.passed and verdict.details["isostatic_violations_alpha_5"] == 0
+    assert verdict.details["isostatic_violations_alpha_4"] == verdict.details[
+        "unsat_minima_alpha_4"] > 0
+    assert verdict.details["agreement_alpha_4"] == 0.0
+    assert verdict.details["agreement_alpha_5"] == 1.0
 
 
 def test_the_lazy_prediction_is_twice_the_ntk_rank():

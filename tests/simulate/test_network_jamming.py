@@ -158,7 +158,7 @@ def test_labels_and_precision_are_checked():
         train_to_certificate(network, init_networks(network, 0, dtype="float32"),
                              np.ones((2, 3)), [1.0, -1.0])
     assert STATUSES[:5] == ("sat", "unsat", "saddle", "stalled", "budget")  # stored indices
-    assert set(STATUSES[5:]) == {"unresolved", "unbounded"}
+    assert STATUSES[5:] == ("unresolved", "unbounded", "unverified", "plateau")
 
 
 def test_an_adam_warmup_keeps_the_certificates():
@@ -205,7 +205,8 @@ def test_the_forward_error_model_bounds_the_rounding_of_a_float32_pass(activatio
     terms = problem.forward_error_terms(flatten_parameters(network, params))
     rounding = problem.rounding / np.finfo(np.float64).eps * np.finfo(np.float32).eps
     assert bool((error <= rounding * terms).all())
-    assert float((error / (rounding * terms)).max()) > 1e-4  # the model is not vacuous
+    # T itself is tight: the largest error is within 100 of eps32 T (the constant c pads it)
+    assert float((error / (np.finfo(np.float32).eps * terms)).max()) > 1e-2
 
 
 def test_a_minimum_beyond_the_weight_growth_cap_is_not_certified():
@@ -230,17 +231,58 @@ def test_a_gradient_bound_that_is_not_resolved_gives_no_certificate():
     assert np.all(result.gradient_norm <= result.gradient_bound)
 
 
-def test_the_rank_floor_drops_singular_values_below_it():
-    matrix = np.diag([3.0, 1e-3, 3e-13])[None]
-    assert numerical_ranks(torch.from_numpy(matrix)).tolist() == [3]
-    floor = torch.tensor([1e-8], dtype=torch.float64)
-    assert numerical_ranks(torch.from_numpy(matrix), floor=floor).tolist() == [2]
+def test_the_active_rank_drops_only_the_stationary_direction():
+    from types import SimpleNamespace
+
+    from jamming.simulate.network_jamming import _without_stationary_direction
+
+    # Three active rows, y = 1, Delta = (1, 1, 1): u = (1, 1, 1)/sqrt(3) is a left null
+    # vector of J_I up to a rounding-level 1e-13, and 1e-6 is a genuine small singular value.
+    jac = torch.tensor([[[1.0, 0.0, 0.0], [-1.0, 1e-6, 0.0], [0.0, -1e-6, 1e-13]]],
+                       dtype=torch.float64)
+    delta = torch.ones(1, 3, dtype=torch.float64)
+    problem = SimpleNamespace(labels=torch.ones(1, 3, dtype=torch.float64))
+    projected = _without_stationary_direction(jac, delta, delta > 0, problem)
+    assert numerical_ranks(jac).tolist() == [3]
+    assert numerical_ranks(projected).tolist() == [2]
+    assert float(torch.linalg.svdvals(projected)[0, 1]) > 5e-7
+
+
+def test_a_nearly_sat_point_within_the_gradient_bound_is_not_a_certified_minimum():
+    # Regression (referee, fresh lazy-limit draw, alpha = 1e5, N_data = 110, network 4): a
+    # point with N_Delta = 53, largest Delta just above unsat_residual and |g| = |b|/2 was
+    # certified UNSAT; continuing lowered the loss 4.7e4 times its rounding. The Newton test
+    # refuses it, and its Newton steps carry the network on to SAT, like its linearisation.
+    from jamming.sweeps.spec import derive_seed
+
+    network = DenseNetwork(10, 5, activation="tanh")
+    rng = np.random.default_rng(derive_seed(777003, 100_000_000, 200))
+    inputs, labels = sphere_inputs(110, 10, rng), rng.choice([-1.0, 1.0], (16, 110))
+    params = init_networks(network, int(rng.integers(2**31)), 1, first=4)
+    result = train_to_certificate(network, params, inputs, labels[4:5], alpha=1e5,
+                                  max_iterations=1000)
+    linear = solve_quadratic_hinge(jacobian(network, params, inputs), labels[4:5])
+    assert result.status.tolist() == ["sat"] and bool(linear.sat[0])
+
+
+def test_saturated_plateaus_are_not_certified():
+    # Regression (referee): tanh weights started 30 times too large end where units are
+    # saturated on every point; J(w) has lost rank and the Hessian is flat there.
+    network = DenseNetwork(10, 5, activation="tanh")
+    rng = np.random.default_rng(31)
+    inputs, labels = sphere_inputs(132, 10, rng), rng.choice([-1.0, 1.0], (4, 132))
+    params = {k: 30.0 * v for k, v in init_networks(network, 38, 4).items()}
+    result = train_to_certificate(network, params, inputs, labels, max_iterations=600)
+    assert not result.certified.any() and "plateau" in result.status.tolist()
+    plateau = result.status == "plateau"
+    assert np.all(result.rank[plateau] < result.rank_initial[plateau])
 
 
 @pytest.mark.slow
 def test_a_tanh_network_running_off_to_large_weights_is_not_certified():
     # Regression: this run once ended "unsat" at 150-fold weight growth, yet the loss keeps
-    # falling when the iteration is continued (below, with the UNSAT stop disabled).
+    # falling when the iteration is continued (below, with the UNSAT stop disabled). Both
+    # the Newton test and the growth cap refuse it.
     from jamming.simulate.network_jamming import SAT_SLACK, _iterate, _Problem
     from jamming.simulate.networks import flatten_parameters
 
@@ -250,7 +292,8 @@ def test_a_tanh_network_running_off_to_large_weights_is_not_certified():
     params = {k: v[1:2].clone() for k, v in
               init_networks(network, int(rng.integers(2**31)), 4).items()}
     result = train_to_certificate(network, params, inputs, labels[1:2], max_iterations=5000)
-    assert result.status.tolist() == ["unbounded"] and result.weight_growth[0] > 100
+    assert result.status[0] in ("unverified", "unbounded") and not result.certified[0]
+    assert result.weight_growth[0] > 100
     problem = _Problem(network, torch.from_numpy(inputs), torch.from_numpy(labels[1:2]),
                        flatten_parameters(network, params), None)
     with torch.no_grad():
