@@ -112,8 +112,8 @@ JUMP_GRIDS = {
 #: point at 1e7, so that non-lazy minima at the rate seen at 1e5 (about 2 % of the UNSAT
 #: minima) would show with probability about 0.95.
 LAZY_GRIDS = {
-    "quick": {"width": 5, "alphas": (1.0, 1e5), "loads": (1.5, 2.5), "instances": 2,
-              "top_instances": 2},
+    "quick": {"width": 5, "alphas": (1e4, 1e5, 1e6, 1e7), "loads": (1.5, 2.5),
+              "instances": 2, "top_instances": 2},
     "paper": {"width": 5, "alphas": (1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7),
               "loads": (1.6, 1.8, 2.0, 2.2, 2.4), "instances": 16, "top_instances": 64},
     "full": {"width": 5, "alphas": (1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7),
