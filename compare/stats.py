@@ -16,8 +16,10 @@ class BinomialFit:
     Attributes
     ----------
     chi2 : float
-        Pearson statistic :math:`\\sum_i (k_i - n_i p_i)^2 / (n_i p_i (1-p_i))` over the
-        points with :math:`0 < p_i < 1`.
+        Likelihood-ratio statistic (the binomial deviance, asymptotically chi-square)
+        :math:`G = 2\\sum_i [k_i\\ln(k_i/n_ip_i) + (n_i - k_i)\\ln((n_i - k_i)/(n_i(1 -
+        p_i)))]` over the points with :math:`0 < p_i < 1` (not Pearson's statistic, which an
+        earlier version of this docstring named).
     dof : int
         Number of such points (no parameter is fitted).
     p_value : float

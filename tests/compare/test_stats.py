@@ -79,3 +79,15 @@ def test_bonferroni_threshold():
 
     assert_allclose(bonferroni_threshold(1, 0.05), 1.959963984540054, rtol=1e-12)
     assert bonferroni_threshold(10) > bonferroni_threshold(2)
+
+
+def test_the_statistic_is_the_likelihood_ratio_deviance_of_scipy():
+    from scipy.stats import power_divergence
+
+    counts, trials = np.array([3, 9, 14, 0]), np.array([10, 12, 20, 5])
+    probabilities = np.array([0.5, 0.6, 0.55, 0.2])
+    fit = binomial_goodness_of_fit(counts, trials, probabilities, replicas=100)
+    expected = sum(power_divergence([k, n - k], [n * p, n * (1 - p)],
+                                    lambda_="log-likelihood").statistic
+                   for k, n, p in zip(counts, trials, probabilities, strict=True))
+    assert fit.chi2 == pytest.approx(expected, rel=1e-12)
