@@ -291,13 +291,13 @@ def numerical_ranks(matrices):
     return (values > threshold).sum(dim=1)
 
 
-def _without_stationary_direction(jac, delta, active, problem):
+def _without_stationary_direction(jac, delta, active, labels):
     r""":math:`(1 - uu^\top)J_I` with :math:`u = (y\Delta)_I/\|\Delta_I\|`: the active rows
     of the Jacobian without the direction that stationarity makes a left null vector
     (:math:`J_I^\top(y\Delta)_I = -a g \approx 0`), shape (S, n, P)."""
     import torch
 
-    residual = delta.clamp(min=0.0) * problem.labels
+    residual = delta.clamp(min=0.0) * labels
     size = torch.linalg.vector_norm(residual, dim=1, keepdim=True)
     u = torch.where(size > 0, residual / size.clamp(min=torch.finfo(delta.dtype).tiny), 0.0)
     rows = jac * active[..., None]
@@ -595,14 +595,15 @@ def _iterate(problem, vector, max_iterations, sat_slack, unsat_residual, newton_
                 gradient[candidates], norm[candidates], slack[candidates])
             # a failed test whose Newton step lowers the loss takes that step
             progress = ~passed & (drop > 0)
-            vector[rows[candidates[progress]]] = trial[progress]
-            stepped[candidates[progress]] = True
-            failed = candidates[~passed & ~progress]
-            checks[rows[failed]] += 1
-            retry = candidates[~passed][checks[rows[candidates[~passed]]] < MAX_NEWTON_CHECKS]
+            moved = candidates[progress]
+            vector[rows[moved]] = trial[progress]
+            stepped[moved] = True
+            iterations[rows[moved]] += 1
+            checks[rows[candidates[~passed & ~progress]]] += 1
+            unpassed = candidates[~passed]
+            retry = unpassed[checks[rows[unpassed]] < MAX_NEWTON_CHECKS]
             stationary[retry] = False
             newton[rows[retry]] = True
-            iterations[rows[candidates[progress]]] += 1
         kappa[rows[stationary]] = 1.0  # the kappa-problem is UNSAT: solve the true one
         code[rows[sat | (stationary & (k == 1.0))]] = _DONE
         move = ~sat & ~stationary & ~stepped
@@ -658,7 +659,8 @@ def _finish(problem, unsat_residual, max_weight_growth, initial, vector, code, i
         norm = torch.linalg.vector_norm(gradient, dim=1)
         norm_bound = torch.linalg.vector_norm(bound, dim=1)
         rank = numerical_ranks(jac)
-        rank_active = numerical_ranks(_without_stationary_direction(jac, delta, active, problem))
+        rank_active = numerical_ranks(_without_stationary_direction(jac, delta, active,
+                                                                    problem.labels))
         growth = (torch.linalg.vector_norm(vector, dim=1)
                   / torch.linalg.vector_norm(initial, dim=1))
     margin = (problem.labels * outputs).min(dim=1).values

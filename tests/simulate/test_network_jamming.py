@@ -232,17 +232,14 @@ def test_a_gradient_bound_that_is_not_resolved_gives_no_certificate():
 
 
 def test_the_active_rank_drops_only_the_stationary_direction():
-    from types import SimpleNamespace
-
     from jamming.simulate.network_jamming import _without_stationary_direction
 
     # Three active rows, y = 1, Delta = (1, 1, 1): u = (1, 1, 1)/sqrt(3) is a left null
     # vector of J_I up to a rounding-level 1e-13, and 1e-6 is a genuine small singular value.
     jac = torch.tensor([[[1.0, 0.0, 0.0], [-1.0, 1e-6, 0.0], [0.0, -1e-6, 1e-13]]],
                        dtype=torch.float64)
-    delta = torch.ones(1, 3, dtype=torch.float64)
-    problem = SimpleNamespace(labels=torch.ones(1, 3, dtype=torch.float64))
-    projected = _without_stationary_direction(jac, delta, delta > 0, problem)
+    delta = labels = torch.ones(1, 3, dtype=torch.float64)
+    projected = _without_stationary_direction(jac, delta, delta > 0, labels)
     assert numerical_ranks(jac).tolist() == [3]
     assert numerical_ranks(projected).tolist() == [2]
     assert float(torch.linalg.svdvals(projected)[0, 1]) > 5e-7
