@@ -4,5 +4,5 @@
 __all__ = ["claims", "diagonal_networks", "features", "figures", "finite_width", "generalization",
            "interpolation", "jamming_linear", "kernels", "large_steps", "network_jamming",
            "paper",
-           "random_features", "report", "sparse_features", "stats", "stochastic",
+           "random_features", "registrations", "report", "sparse_features", "stats", "stochastic",
            "support_vectors", "trained_features", "unsat"]

@@ -15,6 +15,14 @@ statement and four methods:
 
 Claims register themselves by being listed in a module of :data:`CLAIM_MODULES`; the modules
 are imported on first use, so ``import jamming.compare.claims`` stays cheap.
+
+Each claim is also *pre-registered*: :data:`jamming.compare.registrations.REGISTRATIONS`
+records, per claim, the commit at which its prediction, statistic and tolerance were fixed
+and the root seeds of its **confirmatory** data, drawn fresh for that registration (absent
+from every earlier commit). Every other datum is **exploratory**: seen, or possibly seen,
+while the claim was formulated. :meth:`Claim.data_kind` says which kind a verdict rests on
+and ``jamming validate`` reports it; ``tests/claims/test_registrations.py`` checks the
+rules against the sweeps and the git history (CONTRIBUTING.md, "Registering a claim").
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import abc
 import fnmatch
 import importlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -113,6 +122,72 @@ class Verdict:
     details: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ConfirmatorySeeds:
+    """The data of one sweep that a registration reserved for confirmation.
+
+    Attributes
+    ----------
+    version : str
+        The sweep's :attr:`~jamming.sweeps.spec.SweepSpec.version` at registration: a
+        simulator changed afterwards no longer produces the registered data.
+    root_seeds : Mapping[str, int]
+        Root seed per confirmatory scale (``paper``, ``full``; never ``quick``, the scale the
+        tests run while a claim is written), drawn fresh for the registration.
+    """
+
+    version: str
+    root_seeds: Mapping[str, int]
+
+    def __post_init__(self):
+        if not self.root_seeds or "quick" in self.root_seeds:
+            raise ValueError("confirmatory root_seeds name the paper and/or full scale, never "
+                             f"quick; got {dict(self.root_seeds)!r}")
+
+
+@dataclass(frozen=True)
+class Registration:
+    """When a claim's prediction, statistic and tolerance were fixed, and on which data.
+
+    Attributes
+    ----------
+    commit : str
+        Hash (7 to 40 hex digits) of the commit whose tree holds the claim as registered: its
+        statement, statistic and tolerance, and the confirmatory root seeds, before any data
+        drawn from those seeds existed.
+    date : str
+        That commit's date, ``YYYY-MM-DD`` (UTC).
+    confirmatory : Mapping[str, ConfirmatorySeeds]
+        Per sweep, the seeds reserved for confirmation. Empty: the claim has exploratory data
+        only (its seeds were used while the package was written).
+    note : str
+        What was fixed, and for a re-registration what changed since the previous one and why.
+    previous : tuple of Registration
+        Earlier registrations of the claim, oldest first (kept for the record and the paper).
+    """
+
+    commit: str
+    date: str
+    confirmatory: Mapping[str, ConfirmatorySeeds] = field(default_factory=dict)
+    note: str = ""
+    previous: tuple[Registration, ...] = ()
+
+    def __post_init__(self):
+        if not re.fullmatch(r"[0-9a-f]{7,40}", self.commit):
+            raise ValueError(f"commit must be 7 to 40 lower-case hex digits; got {self.commit!r}")
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", self.date):
+            raise ValueError(f"date must be YYYY-MM-DD; got {self.date!r}")
+
+    def as_json(self) -> dict:
+        """``{"commit", "date", "note", "confirmatory": {sweep: {"version", "root_seeds"}},
+        "previous": [...]}``."""
+        return {"commit": self.commit, "date": self.date, "note": self.note,
+                "confirmatory": {name: {"version": seeds.version,
+                                        "root_seeds": dict(seeds.root_seeds)}
+                                 for name, seeds in self.confirmatory.items()},
+                "previous": [r.as_json() for r in self.previous]}
+
+
 class Claim(abc.ABC):
     """Base class of a claim; subclasses set the class attributes and the four methods."""
 
@@ -138,6 +213,30 @@ class Claim(abc.ABC):
     def study(self) -> str:
         """The study, ``S1`` ... ``S6``: the part of the id before the dot."""
         return self.id.split(".", 1)[0]
+
+    @property
+    def registration(self) -> Registration | None:
+        """The claim's entry in :data:`jamming.compare.registrations.REGISTRATIONS`."""
+        from jamming.compare.registrations import REGISTRATIONS
+
+        return REGISTRATIONS.get(self.id)
+
+    def data_kind(self, scale: str) -> str:
+        """``"confirmatory"`` or ``"exploratory"``: the data a verdict at ``scale`` rests on.
+
+        Confirmatory when the claim reads at least one sweep and, for every sweep it reads,
+        its registration reserved this scale's root seed and the sweep still has that seed
+        and version; exploratory otherwise (no registration, a claim without sampled data,
+        the quick scale, or seeds that changed after the registration).
+        """
+        from jamming.sweeps.catalog import get_sweep
+
+        reserved = self.registration.confirmatory if self.registration else {}
+        confirmed = [
+            name in reserved and reserved[name].version == get_sweep(name).version
+            and reserved[name].root_seeds.get(scale) == get_sweep(name).root_seeds[scale]
+            for name in self.sweeps]
+        return "confirmatory" if confirmed and all(confirmed) else "exploratory"
 
     @abc.abstractmethod
     def theory(self) -> Prediction:

@@ -246,7 +246,7 @@ class LabelNoiseLasso(Claim):
             variance = np.array([np.var(k, ddof=1) for k in group["kappa"]])
             dof = int(np.sum(runs - 1))
             pooled = float(np.sum((runs - 1) * variance) / dof)
-            intercept, se, slope = weighted_line_fit(eta, group["kappa_mean"],
+            intercept, se, slope, *_ = weighted_line_fit(eta, group["kappa_mean"],
                                                      np.sqrt(pooled / runs))
             rows.append({"lam": lam, "steps": len(group), "dof": dof, "kappa0": intercept,
                          "kappa0_se": se, "slope": slope, "t": intercept / se,

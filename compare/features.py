@@ -403,7 +403,7 @@ class TeacherThreshold(Claim):
         tests = []
         for psi, group in crossings.groupby("psi"):
             if len(group) >= 2:
-                value, se, _ = weighted_line_fit(1.0 / group["n_eff"], group["crossing"],
+                value, se, _, *_ = weighted_line_fit(1.0 / group["n_eff"], group["crossing"],
                                                  group["se"])
             else:
                 value, se = float(group["crossing"].iloc[0]), float(group["se"].iloc[0])

@@ -71,7 +71,7 @@ class SquareInterpolation(Claim):
                     "measured": float(largest["scaled_mean"]), "se": float(largest["scaled_se"]),
                     "predicted": expected, "kind": "N^2 lambda_min at the largest N"}
             else:
-                intercept, se, slope = weighted_line_fit(
+                intercept, se, slope, *_ = weighted_line_fit(
                     group["n_eff"] ** (-2.0 / 3.0), group["mean"], group["se"])
                 results[float(phi)] = {
                     "measured": intercept, "se": se, "slope": slope,

@@ -104,7 +104,7 @@ class KernelMonteCarlo(Claim):
         rows = []
         keys = ["activation", "depth", "bias", "kernel"]
         for key, group in data.groupby(keys):
-            intercept, se, slope = weighted_line_fit(1.0 / group["width"], group["deviation"],
+            intercept, se, slope, *_ = weighted_line_fit(1.0 / group["width"], group["deviation"],
                                                      group["deviation_se"])
             widest = group.loc[group["width"].idxmax()]
             rows.append({**dict(zip(keys, key, strict=True)), "limit": intercept, "se": se,
@@ -355,7 +355,7 @@ class MercerGram(Claim):
         for k, group in data.groupby("k"):
             stats = group.groupby("n")["block_sum"].agg(["mean", "std", "count"])
             se = stats["std"] / np.sqrt(stats["count"])
-            intercept, intercept_se, slope = weighted_line_fit(1.0 / stats.index.to_numpy(),
+            intercept, intercept_se, slope, *_ = weighted_line_fit(1.0 / stats.index.to_numpy(),
                                                                stats["mean"], se)
             predicted = float(group["predicted"].iloc[0])
             rows.append({"k": k, "predicted": predicted, "limit": intercept,

@@ -186,7 +186,7 @@ def grid_numbers(scale: str) -> Mapping[tuple[str, str], str]:
 
     numbers = {}
     for name, spec in SWEEPS.items():
-        points = spec.grid(scale)
+        points = spec.points(scale)
         group = f"grid:{name}"
         numbers[group, "points"] = latex_number(len(points))
         values: dict[str, set] = {}

@@ -168,7 +168,7 @@ class RandomFeaturesSpectrum(Claim):
                 ["activation", "psi", "phi"]):
             group = group.sort_values("n0")
             exponent, exponent_se = _power_law_fit(group["n0"], group["ks"], group["ks_se"])
-            edge, edge_se, slope = weighted_line_fit(group["n0"] ** (-2.0 / 3.0),
+            edge, edge_se, slope, *_ = weighted_line_fit(group["n0"] ** (-2.0 / 3.0),
                                                      group["lambda_min"],
                                                      group["lambda_min_se"])
             predicted = float(group["predicted_edge"].iloc[0])

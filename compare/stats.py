@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import xlogy
-from scipy.stats import chi2, norm
+from scipy.stats import chi2 as chi2_distribution
+from scipy.stats import norm
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def binomial_goodness_of_fit(counts, trials, probabilities, *, level: float = 0.
         chi2=float(observed_chi2),
         dof=int(k.size),
         p_value=float((1 + np.sum(null_chi2 >= observed_chi2)) / (1 + replicas)),
-        p_value_asymptotic=float(chi2.sf(observed_chi2, k.size)),
+        p_value_asymptotic=float(chi2_distribution.sf(observed_chi2, k.size)),
         chi2_critical=float(np.quantile(null_chi2, 1.0 - level)),
         max_z=float(observed_max_z),
         p_value_max_z=float((1 + np.sum(null_max_z >= observed_max_z)) / (1 + replicas)),
@@ -141,18 +143,40 @@ def bonferroni_threshold(tests: int, level: float = FAMILY_LEVEL) -> float:
     return float(norm.isf(level / (2 * max(tests, 1))))
 
 
-def weighted_line_fit(x, y, sigma) -> tuple[float, float, float]:
-    """Weighted least squares ``y = intercept + slope * x`` with known errors ``sigma``.
+class LineFit(NamedTuple):
+    """A weighted straight-line fit and its goodness of fit (:func:`weighted_line_fit`)."""
+
+    intercept: float
+    intercept_se: float
+    slope: float
+    #: :math:`\chi^2 = \sum_i (y_i - a - b x_i)^2/\sigma_i^2` of the residuals.
+    chi2: float
+    #: Degrees of freedom, ``len(x) - 2``.
+    dof: int
+    #: Upper-tail probability of ``chi2`` for ``dof`` (``nan`` when ``dof`` is 0).
+    p_value: float
+
+
+def weighted_line_fit(x, y, sigma) -> LineFit:
+    r"""Weighted least squares ``y = intercept + slope * x`` with known errors ``sigma``.
+
+    The standard error of the intercept is the one of the known ``sigma``, never inflated by
+    a poor fit (which would make a verdict easier to pass); the residual :math:`\chi^2` and
+    its p-value say whether the line describes the data at all.
 
     Returns
     -------
-    (intercept, intercept_standard_error, slope) : tuple of float
+    LineFit
+        ``(intercept, intercept_se, slope, chi2, dof, p_value)``; unpacks as a tuple.
     """
     x, y, weights = np.asarray(x, float), np.asarray(y, float), 1.0 / np.asarray(sigma) ** 2
     design = np.column_stack([np.ones_like(x), x])
     covariance = np.linalg.inv(design.T @ (weights[:, None] * design))
     intercept, slope = covariance @ design.T @ (weights * y)
-    return float(intercept), float(np.sqrt(covariance[0, 0])), float(slope)
+    chi2 = float(np.sum(weights * (y - intercept - slope * x) ** 2))
+    dof = x.size - 2
+    return LineFit(float(intercept), float(np.sqrt(covariance[0, 0])), float(slope), chi2, dof,
+                   float(chi2_distribution.sf(chi2, dof)) if dof > 0 else float("nan"))
 
 
 def wilson_errorbars(counts, trials) -> tuple[np.ndarray, np.ndarray]:

@@ -68,7 +68,7 @@ def extrapolate(data: pd.DataFrame, quantity: str, exponent: float = 1.0) -> pd.
         if len(stats) < 2:
             continue
         se = np.maximum(stats["std"] / np.sqrt(stats["count"]), 1e-12)
-        value, error, _ = weighted_line_fit(stats.index.to_numpy(float) ** -exponent,
+        value, error, _, *_ = weighted_line_fit(stats.index.to_numpy(float) ** -exponent,
                                             stats["mean"], se)
         rows.append({"alpha": float(alpha), "value": value, "se": error, "sizes": len(stats)})
     return pd.DataFrame(rows, columns=["alpha", "value", "se", "sizes"])
@@ -258,7 +258,7 @@ class SoftModes(_HingeClaim):
         if len(edge) < 2:
             return _z_verdict(pd.DataFrame(columns=["z"]), "lambda_min at alpha = 2", "too few "
                               "loads", data.attrs.get("failed_points", 0))
-        intercept, error, slope = weighted_line_fit(edge["alpha"] - ALPHA_C_RANDOM_LABELS,
+        intercept, error, slope, *_ = weighted_line_fit(edge["alpha"] - ALPHA_C_RANDOM_LABELS,
                                                     edge["value"], edge["se"])
         table = pd.DataFrame([{"alpha": ALPHA_C_RANDOM_LABELS, "value": intercept, "se": error,
                                "theory": 0.0, "z": intercept / error, "slope": slope}])

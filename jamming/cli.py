@@ -193,7 +193,7 @@ def _command_list(args) -> int:
         for name, spec in SWEEPS.items():
             cached[name] = {
                 scale: (sum(stored[name].get(spec.key(p)) == "ok" for p in points), len(points))
-                for scale, points in ((s, spec.grid(s)) for s in SCALES)
+                for scale, points in ((s, spec.points(s)) for s in SCALES)
             }
         print(f"store: {store.path}")
     print("\nclaims:")

@@ -143,8 +143,12 @@ def vanishing_ridge_weights(features, labels, *, separable: bool | None = None
         SAT: the hard-margin solution (:func:`hard_margin_weights`). UNSAT: the unique
         minimiser from :func:`jamming.simulate.hinge.solve_quadratic_hinge`, accepted only
         if the solver agrees that the data are UNSAT, with a KKT residual below
-        ``UNSAT_KKT_TOLERANCE`` and :math:`N_\Delta \ge N_\mathrm{eff} + 1` (the isostatic
-        bound for features in general position).
+        ``UNSAT_KKT_TOLERANCE`` and :math:`N_\Delta \ge \operatorname{rank}\Phi_\Delta + 1`:
+        at an UNSAT minimum :math:`\sum_{\mu\in\Delta}\Delta_\mu y_\mu\phi_\mu = 0` with
+        every :math:`\Delta_\mu > 0`, a positive linear dependence, which needs one vector
+        more than the rank of the active features. (For features in general position the
+        rank is :math:`N_\mathrm{eff}`; ReLU features are not, and :math:`N_\Delta =
+        N_\mathrm{eff}` with a rank-deficient :math:`\Phi_\Delta` does occur.)
     sat : bool
 
     Raises
@@ -160,12 +164,14 @@ def vanishing_ridge_weights(features, labels, *, separable: bool | None = None
         return hard_margin_weights(features, labels), True
     solution = _exact_solution(features, labels)
     n_eff = features.shape[1]
+    active_rank = int(np.linalg.matrix_rank(features[np.asarray(solution.active)]))
     if (solution.sat or not solution.converged or solution.kkt_residual > UNSAT_KKT_TOLERANCE
-            or solution.n_delta < n_eff + 1):
+            or solution.n_delta < active_rank + 1):
         raise RuntimeError(
             f"the quadratic-hinge minimiser of LP-unseparable data fails its checks: sat "
             f"{bool(solution.sat)}, converged {bool(solution.converged)}, KKT residual "
-            f"{float(solution.kkt_residual):.1e}, N_Delta {int(solution.n_delta)} (N_eff {n_eff})")
+            f"{float(solution.kkt_residual):.1e}, N_Delta {int(solution.n_delta)} (rank of "
+            f"the active features {active_rank}, N_eff {n_eff})")
     return np.asarray(solution.w), False
 
 

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from jamming.simulate.diagonal import gd_step_size, sparse_regression_data, train_diagonal
-from jamming.sweeps.spec import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed, shared_root_seed
 
 
 def woodworth_point(params: dict) -> dict:
@@ -80,11 +80,11 @@ WOODWORTH_GRIDS = {
 }
 
 
-def woodworth_grid(scale: str) -> list[dict]:
+def woodworth_grid(scale: str, root_seed: int) -> list[dict]:
     """Points of the Woodworth sweep: one data set per seed, every alpha on it."""
     g = WOODWORTH_GRIDS[scale]
     return [{"n": g["n"], "d": g["d"], "r": g["r"], "alpha": float(alpha),
-             "seed": derive_seed(20_020, g["n"], g["d"], g["r"], s), "eta_factor": 0.25,
+             "seed": derive_seed(root_seed, g["n"], g["d"], g["r"], s), "eta_factor": 0.25,
              "max_steps": g["max_steps"], "stop_loss": 1e-14, "check_every": 1000}
             for s in g["seeds"] for alpha in g["alphas"]]
 
@@ -94,6 +94,7 @@ WOODWORTH_SWEEP = SweepSpec(
     function=woodworth_point,
     version="1",
     grid=woodworth_grid,
+    root_seeds=shared_root_seed(20_020),
     description="GD on diagonal linear nets from u = v = alpha to interpolation: final beta "
                 "vs the Q_alpha interpolator (Woodworth et al. 2020)",
 )
@@ -160,7 +161,7 @@ LABEL_NOISE_GRIDS = {
 }
 
 
-def label_noise_grid(scale: str) -> list[dict]:
+def label_noise_grid(scale: str, root_seed: int) -> list[dict]:
     """Points of the label-noise sweep: one data set, (lambda, eta) pairs.
 
     The run length in time :math:`\\eta\\cdot\\text{steps}` is ``time`` or, when ``None``,
@@ -176,10 +177,10 @@ def label_noise_grid(scale: str) -> list[dict]:
         for eta in g["etas"]:
             time = g["time"] if g["time"] is not None else max(20.0 / lam, 1000.0)
             points.append({"n": g["n"], "d": g["d"], "r": g["r"],
-                           "data_seed": derive_seed(2022, g["n"], g["d"], g["r"]),
+                           "data_seed": derive_seed(root_seed, g["n"], g["d"], g["r"]),
                            "alpha": 0.1, "eta": eta, "sigma": math.sqrt(lam * g["n"] / eta),
                            "n_steps": int(round(time / eta)), "n_runs": g["n_runs"],
-                           "seed": derive_seed(2022, round(lam * 1e6), round(eta * 1e6))})
+                           "seed": derive_seed(root_seed, round(lam * 1e6), round(eta * 1e6))})
     return points
 
 
@@ -188,6 +189,7 @@ LABEL_NOISE_SWEEP = SweepSpec(
     function=label_noise_point,
     version="1",
     grid=label_noise_grid,
+    root_seeds=shared_root_seed(2022),
     description="label-noise GD on diagonal linear nets: time-averaged beta vs the weighted "
                 "Lasso (Pillaud-Vivien et al. 2022)",
 )

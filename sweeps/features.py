@@ -30,7 +30,7 @@ from jamming.simulate.features import (
     sphere_inputs,
 )
 from jamming.simulate.separability import is_linearly_separable
-from jamming.sweeps.spec import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed, shared_root_seed
 from jamming.theory.teacher import random_features_sign_teacher_phi_c
 
 # ------------------------------------------------------------------------------------------
@@ -99,11 +99,11 @@ JACOBIAN_CASES["full"] = JACOBIAN_CASES["paper"]
 JACOBIAN_SEEDS = {"quick": 2, "paper": 4, "full": 10}
 
 
-def jacobian_grid(scale: str) -> list[dict]:
+def jacobian_grid(scale: str, root_seed: int) -> list[dict]:
     """Networks of the Jacobian-rank sweep (activation, bias, depth, d, h) x seeds."""
     return [
         {"activation": a, "bias": b, "depth": depth, "input_dim": d, "width": h,
-         "seed": derive_seed(1_618, i, s)}
+         "seed": derive_seed(root_seed, i, s)}
         for i, (a, b, depth, d, h) in enumerate(JACOBIAN_CASES[scale])
         for s in range(JACOBIAN_SEEDS[scale])
     ]
@@ -114,6 +114,7 @@ JACOBIAN_RANK_SWEEP = SweepSpec(
     function=jacobian_rank_trial,
     version="1",
     grid=jacobian_grid,
+    root_seeds=shared_root_seed(1_618),
     description="numerical rank of empirical-NTK features at initialisation (S1)",
 )
 
@@ -165,7 +166,7 @@ RELU_RANK_LOADS = {"quick": (2, 3), "paper": (2, 3), "full": (2, 3)}
 RELU_RANK_SEEDS = {"quick": (2, 1), "paper": (10, 5), "full": (40, 10)}
 
 
-def relu_rank_grid(scale: str) -> list[dict]:
+def relu_rank_grid(scale: str, root_seed: int) -> list[dict]:
     """Networks of the finite-data rank sweep: cases x loads x seeds (root seed 14_142)."""
     points = []
     for bias, d, h, b_std in RELU_RANK_CASES[scale]:
@@ -173,7 +174,7 @@ def relu_rank_grid(scale: str) -> list[dict]:
             for s in range(RELU_RANK_SEEDS[scale][0 if bias else 1]):
                 points.append({"input_dim": d, "width": h, "bias": bias, "b_std": b_std,
                                "load": load,
-                               "seed": derive_seed(14_142, d, h, int(bias), round(10 * b_std),
+                               "seed": derive_seed(root_seed, d, h, int(bias), round(10 * b_std),
                                                    load, s)})
     return points
 
@@ -183,6 +184,7 @@ RELU_RANK_SWEEP = SweepSpec(
     function=relu_rank_trial,
     version="1",
     grid=relu_rank_grid,
+    root_seeds=shared_root_seed(14_142),
     description="Jacobian rank and per-neuron active counts, one-hidden-layer ReLU (S1)",
 )
 
@@ -247,7 +249,7 @@ FEATURE_COVER_LOADS = {"quick": (1.0, 1.5, 2.0, 2.5, 3.0),
                        "full": (0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0, 3.5)}
 
 
-def feature_cover_grid(scale: str) -> list[dict]:
+def feature_cover_grid(scale: str, root_seed: int) -> list[dict]:
     """Points: model sizes x loads N_data / N_eff with N_eff the expected rank."""
     points = []
     for model, d, h in FEATURE_COVER_MODELS[scale]:
@@ -256,7 +258,7 @@ def feature_cover_grid(scale: str) -> list[dict]:
             n_data = round(load * n_eff)
             points.append({"model": model, "input_dim": d, "width": h, "n_data": n_data,
                            "trials": FEATURE_COVER_TRIALS[scale],
-                           "seed": derive_seed(2_718, d, h, n_data, model == "ntk")})
+                           "seed": derive_seed(root_seed, d, h, n_data, model == "ntk")})
     return points
 
 
@@ -265,6 +267,7 @@ FEATURE_COVER_SWEEP = SweepSpec(
     function=feature_cover_trials,
     version="1",
     grid=feature_cover_grid,
+    root_seeds=shared_root_seed(2_718),
     description="LP separability of random labels on NTK and random ReLU features (S1)",
 )
 
@@ -312,7 +315,7 @@ TEACHER_GRIDS = {
 TEACHER_GRIDS["full"] = {**TEACHER_GRIDS["paper"], "dims": (40, 80, 160), "trials": 400}
 
 
-def teacher_grid(scale: str) -> list[dict]:
+def teacher_grid(scale: str, root_seed: int) -> list[dict]:
     """Points of the teacher sweep: loads around a reference phi_c(psi).
 
     The quick grid lists absolute loads; the larger grids place loads relative to the
@@ -327,7 +330,7 @@ def teacher_grid(scale: str) -> list[dict]:
             for load in loads:
                 points.append({"input_dim": d, "psi": psi, "load": load,
                                "trials": grid["trials"],
-                               "seed": derive_seed(5_772, d, round(100 * psi),
+                               "seed": derive_seed(root_seed, d, round(100 * psi),
                                                    round(10_000 * load))})
     return points
 
@@ -349,5 +352,6 @@ TEACHER_SWEEP = SweepSpec(
     function=teacher_separability_trials,
     version="1",
     grid=teacher_grid,
+    root_seeds=shared_root_seed(5_772),
     description="LP separability of sign-teacher labels on random ReLU features (S1)",
 )

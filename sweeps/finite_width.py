@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jamming.sweeps.spec import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed, shared_root_seed
 
 #: Fixed data: ``N_TRAIN`` + ``N_TEST`` points on the sphere of radius sqrt(INPUT_DIM) and
 #: standard normal targets, from ``DATA_SEED``.
@@ -107,13 +107,13 @@ def finite_width_trials(params: dict, device: str = "cpu") -> dict:
             "residual_norm": lazy.residual_norm}
 
 
-def finite_width_points(scale: str) -> list[dict]:
+def finite_width_points(scale: str, root_seed: int) -> list[dict]:
     """Points of ``finite-width``: (activation, width), one seed each."""
     grid = FINITE_WIDTH_GRIDS[scale]
     return [{"activation": a, "width": h, "depth": FW_DEPTH, "w_std": FW_W_STD,
              "learning_rate": FW_LEARNING_RATE, "n_networks": grid["n_networks"],
              "n_kappa": grid["n_kappa"],
-             "seed": derive_seed(4_003, FW_ACTIVATIONS.index(a), h)}
+             "seed": derive_seed(root_seed, FW_ACTIVATIONS.index(a), h)}
             for a in FW_ACTIVATIONS for h in grid["widths"]]
 
 
@@ -122,6 +122,7 @@ FINITE_WIDTH_SWEEP = SweepSpec(
     function=finite_width_trials,
     version="1",
     grid=finite_width_points,
+    root_seeds=shared_root_seed(4_003),
     description="initial NTK, kernel drift, training outputs and lazy ratio vs width (S3)",
     uses_device=True,
 )

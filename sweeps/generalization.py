@@ -84,32 +84,43 @@ def nested_training_curve(params: dict) -> dict:
     return {"n_features": n_features, "n_star": int(n_star), "sizes": sizes, **columns}
 
 
-#: Instances per (psi, d), per scale. Each instance draws ``2.5 phi_c(psi)`` points per
-#: feature, so that its transition lies inside the data; an instance separable on all of
-#: them would fail loudly (:func:`.last_separable_size`) and be reported as a failed point.
+#: The grid per scale: ``groups`` of (psi, input dimensions, instances). Each instance draws
+#: ``2.5 phi_c(psi)`` points per feature, so that its transition lies inside the data; an
+#: instance separable on all of them would fail loudly (:func:`.last_separable_size`) and be
+#: reported as a failed point. The psi = 1 group is the exception-rate scan of
+#: ``S1.test-cusp`` (N_eff = d; the rate is fitted at its two smallest sizes and tested at
+#: the others, with 400 instances per size at paper scale); every group feeds the location of
+#: the median curve's maximum. The quick grid keeps the hardest size, N_eff = 20.
 TEST_CUSP_GRIDS = {
-    "quick": {"psis": (1.0,), "dims": (40,), "instances": 12},
-    "paper": {"psis": (0.5, 1.0, 2.0), "dims": (40, 80, 160), "instances": 40},
-    "full": {"psis": (0.5, 1.0, 2.0), "dims": (40, 80, 160, 320), "instances": 100},
+    "quick": {"groups": ((1.0, (20, 40, 80), 10),)},
+    "paper": {"groups": ((1.0, (20, 40, 80, 160), 400), (0.5, (40, 80, 160), 40),
+                         (2.0, (20, 40, 80), 40))},
+    "full": {"groups": ((1.0, (20, 40, 80, 160, 320), 1000), (0.5, (40, 80, 160, 320), 100),
+                        (2.0, (20, 40, 80, 160), 100))},
 }
+
+#: Root seeds: quick for development; paper and full drawn fresh for the second
+#: registration of ``S1.test-cusp`` (the first, with one root for all scales, was 8_128).
+TEST_CUSP_ROOT_SEEDS = {"quick": 8_128, "paper": 923_874_880, "full": 129_378_526}
 
 
 TEST_CUSP_RATIOS = tuple(round(r, 3) for r in np.linspace(0.3, 2.0, 35))
 
 
-def cusp_points(scale: str) -> list[dict]:
+def cusp_points(scale: str, root_seed: int) -> list[dict]:
     """One point per instance: (psi, d, instance) with the shared size ratios."""
-    grid = TEST_CUSP_GRIDS[scale]
     return [{"input_dim": d, "psi": psi, "max_load": round(2.5 * teacher_grid_centre(psi), 4),
              "n_test": 4000, "ratios": list(TEST_CUSP_RATIOS), "instance": i,
-             "seed": derive_seed(8_128, d, round(100 * psi), i)}
-            for psi in grid["psis"] for d in grid["dims"] for i in range(grid["instances"])]
+             "seed": derive_seed(root_seed, d, round(100 * psi), i)}
+            for psi, dims, instances in TEST_CUSP_GRIDS[scale]["groups"]
+            for d in dims for i in range(instances)]
 
 
 TEST_CUSP_SWEEP = SweepSpec(
     name="teacher-test-cusp",
     function=nested_training_curve,
-    version="1",
+    version="2",
     grid=cusp_points,
+    root_seeds=TEST_CUSP_ROOT_SEEDS,
     description="test loss of the vanishing-ridge linear model along nested training sets (S1)",
 )

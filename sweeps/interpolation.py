@@ -16,7 +16,7 @@ import numpy as np
 from jamming.simulate.data import gaussian_features, random_labels
 from jamming.simulate.kernel_flow import LOSSES, integrate_kernel_flow
 from jamming.simulate.spectra import smallest_nonzero_gram_eigenvalue
-from jamming.sweeps.spec import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed, shared_root_seed
 
 
 def gram_spectrum_trials(params: dict) -> dict:
@@ -50,12 +50,12 @@ GRAM_GRIDS = {
 }
 
 
-def gram_grid(scale: str) -> list[dict]:
+def gram_grid(scale: str, root_seed: int) -> list[dict]:
     """Points of the Gram-spectrum sweep: ``n_data = phi * n_eff`` (exact: n_eff % 4 == 0)."""
     grid = GRAM_GRIDS[scale]
     return [
         {"n_eff": n_eff, "n_data": round(phi * n_eff), "repeats": grid["repeats"],
-         "seed": derive_seed(27_182, n_eff, round(phi * n_eff))}
+         "seed": derive_seed(root_seed, n_eff, round(phi * n_eff))}
         for n_eff in grid["n_effs"] for phi in grid["phis"]
     ]
 
@@ -65,6 +65,7 @@ GRAM_SWEEP = SweepSpec(
     function=gram_spectrum_trials,
     version="1",
     grid=gram_grid,
+    root_seeds=shared_root_seed(27_182),
     description="smallest non-zero eigenvalue of Gaussian-feature Gram matrices (S1)",
 )
 
@@ -109,12 +110,12 @@ KERNEL_FLOW_GRIDS = {
 }
 
 
-def kernel_flow_grid(scale: str) -> list[dict]:
+def kernel_flow_grid(scale: str, root_seed: int) -> list[dict]:
     """Points of the kernel-flow sweep: sizes x losses x seeds."""
     grid = KERNEL_FLOW_GRIDS[scale]
     return [
         {"n_data": n, "n_eff": p, "loss": loss,
-         "seed": derive_seed(31_415, n, p, index, repeat)}
+         "seed": derive_seed(root_seed, n, p, index, repeat)}
         for n, p in grid["sizes"]
         for index, loss in enumerate(LOSSES)
         for repeat in range(grid["seeds"])
@@ -126,5 +127,6 @@ KERNEL_FLOW_SWEEP = SweepSpec(
     function=kernel_flow_trial,
     version="2",
     grid=kernel_flow_grid,
+    root_seeds=shared_root_seed(31_415),
     description="exact event-driven kernel gradient flow, frozen random-feature Gram matrix (S1)",
 )

@@ -12,7 +12,7 @@ import numpy as np
 
 from jamming.simulate.data import gaussian_features, random_labels
 from jamming.simulate.separability import is_linearly_separable
-from jamming.sweeps.spec import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed, shared_root_seed
 
 
 def cover_trials(params: dict) -> dict:
@@ -49,7 +49,7 @@ COVER_GRIDS = {
 COVER_ROOT_SEED = 20_240_601
 
 
-def cover_grid(scale: str) -> list[dict]:
+def cover_grid(scale: str, root_seed: int) -> list[dict]:
     """Points of the Cover sweep: N_data = round(alpha N_eff) for alpha in [0.5, 4].
 
     At paper scale every (N_eff, N_data) gets 4 x 160 = 640 trials, so the standard error of
@@ -65,7 +65,7 @@ def cover_grid(scale: str) -> list[dict]:
                     "n_eff": n_eff,
                     "n_data": n_data,
                     "trials": grid["trials"],
-                    "seed": derive_seed(COVER_ROOT_SEED, n_eff, n_data, block),
+                    "seed": derive_seed(root_seed, n_eff, n_data, block),
                 })
     return points
 
@@ -75,5 +75,6 @@ COVER_SWEEP = SweepSpec(
     function=cover_trials,
     version="2",
     grid=cover_grid,
+    root_seeds=shared_root_seed(COVER_ROOT_SEED),
     description="certified LP separability of Gaussian features, random labels (S1, Cover)",
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jamming.sweeps.spec import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed, shared_root_seed
 
 #: Inputs of the Monte Carlo kernels: ``N_INPUTS`` Gaussian points in ``INPUT_DIM``
 #: dimensions (not normalised, as ``stax`` takes them), drawn from this seed.
@@ -64,12 +64,12 @@ KERNEL_MC_GRIDS = {
 KERNEL_MC_W_STD = 1.5
 
 
-def kernel_monte_carlo_points(scale: str) -> list[dict]:
+def kernel_monte_carlo_points(scale: str, root_seed: int) -> list[dict]:
     """Points of ``kernel-monte-carlo``: (activation, depth, b_std, width)."""
     grid = KERNEL_MC_GRIDS[scale]
     return [{"activation": a, "depth": depth, "width": h, "w_std": KERNEL_MC_W_STD,
              "b_std": b, "n_networks": grid["n_networks"],
-             "seed": derive_seed(2_236, sorted(KERNEL_MC_GRIDS["full"]["activations"]).index(a),
+             "seed": derive_seed(root_seed, sorted(KERNEL_MC_GRIDS["full"]["activations"]).index(a),
                                  depth, 0 if b is None else 1 + round(100 * b), h)}
             for a in grid["activations"] for depth in grid["depths"] for b in grid["b_stds"]
             for h in grid["widths"]]
@@ -80,6 +80,7 @@ KERNEL_MC_SWEEP = SweepSpec(
     function=kernel_monte_carlo_trials,
     version="1",
     grid=kernel_monte_carlo_points,
+    root_seeds=shared_root_seed(2_236),
     description="per-network NNGP and empirical NTK of stax-convention networks (S3)",
     uses_device=True,
 )

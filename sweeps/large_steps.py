@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from jamming.simulate.maps import iterate_map, sgd_1d
-from jamming.sweeps.spec import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed, shared_root_seed
 
 #: Range of the initial points of the map's orbits.
 MAP_Z0_RANGE = (0.05, 1.15)
@@ -76,11 +76,11 @@ MAP_GRIDS = {
 }
 
 
-def map_grid(scale: str) -> list[dict]:
+def map_grid(scale: str, root_seed: int) -> list[dict]:
     """One point per gamma, seeds derived from (gamma in 1e-6 units)."""
     grid = MAP_GRIDS[scale]
     return [{"gamma": float(g), "n_traj": grid["n_traj"], "n_steps": grid["n_steps"],
-             "seed": derive_seed(2_718, round(1e6 * g))} for g in grid["gammas"]]
+             "seed": derive_seed(root_seed, round(1e6 * g))} for g in grid["gammas"]]
 
 
 MAP_SWEEP = SweepSpec(
@@ -88,6 +88,7 @@ MAP_SWEEP = SweepSpec(
     function=map_orbits,
     version="2",
     grid=map_grid,
+    root_seeds=shared_root_seed(2_718),
     description="orbits of the normalised large-step map z + gamma z (1 - z^2) (S4, seed 003)",
 )
 
@@ -147,10 +148,10 @@ SGD_GRIDS = {
 }
 
 
-def sgd_bounce_grid(scale: str) -> list[dict]:
+def sgd_bounce_grid(scale: str, root_seed: int) -> list[dict]:
     """One point per step size."""
     grid = SGD_GRIDS[scale]
-    return [{"eta": eta, **grid, "seed": derive_seed(1_618, round(1e4 * eta))}
+    return [{"eta": eta, **grid, "seed": derive_seed(root_seed, round(1e4 * eta))}
             for eta in SGD_ETAS]
 
 
@@ -159,6 +160,7 @@ SGD_BOUNCE_SWEEP = SweepSpec(
     function=sgd_bounce,
     version="1",
     grid=sgd_bounce_grid,
+    root_seeds=shared_root_seed(1_618),
     description="1-D SGD ensembles inside and outside the loss-stabilisation step sizes "
                 "(S4, seed 003)",
 )

@@ -136,7 +136,7 @@ def _n_weights(depth: int, width: int) -> int:
     return DenseNetwork(INPUT_DIM, width, depth=depth).n_parameters
 
 
-def jump_grid(scale: str) -> list[dict]:
+def jump_grid(scale: str, root_seed: int) -> list[dict]:
     """Points of ``network-jump``: every architecture at every load."""
     grid = JUMP_GRIDS[scale]
     points = []
@@ -148,12 +148,12 @@ def jump_grid(scale: str) -> list[dict]:
                 "activation": activation, "alpha": None, "n_data": round(load * n_weights),
                 "instances": grid["instances"], "linear": False,
                 "max_iterations": MAX_ITERATIONS,
-                "seed": derive_seed(JUMP_ROOT_SEEDS[scale], depth, width,
+                "seed": derive_seed(root_seed, depth, width,
                                     ("tanh", "relu").index(activation), round(100 * load))})
     return points
 
 
-def lazy_grid(scale: str) -> list[dict]:
+def lazy_grid(scale: str, root_seed: int) -> list[dict]:
     """Points of ``lazy-limit``: every output scale at every load (depth 1, tanh)."""
     grid = LAZY_GRIDS[scale]
     n_weights = _n_weights(1, grid["width"])
@@ -164,7 +164,7 @@ def lazy_grid(scale: str) -> list[dict]:
          "instances": grid["top_instances"] if alpha == top else grid["instances"],
          "linear": True,
          "max_iterations": LAZY_MAX_ITERATIONS if alpha >= 1e3 else MAX_ITERATIONS,
-         "seed": derive_seed(LAZY_ROOT_SEEDS[scale], round(1000 * alpha), round(100 * load))}
+         "seed": derive_seed(root_seed, round(1000 * alpha), round(100 * load))}
         for alpha in grid["alphas"] for load in grid["loads"]
     ]
 
@@ -174,6 +174,7 @@ NETWORK_JUMP_SWEEP = SweepSpec(
     function=network_jamming_trials,
     version="3",
     grid=jump_grid,
+    root_seeds=JUMP_ROOT_SEEDS,
     description="networks trained to a certificate on random labels, load scan (S2)",
     uses_device=True,
 )
@@ -183,6 +184,7 @@ LAZY_LIMIT_SWEEP = SweepSpec(
     function=network_jamming_trials,
     version="3",
     grid=lazy_grid,
+    root_seeds=LAZY_ROOT_SEEDS,
     description="output scale alpha from feature learning to lazy, with linearisation (S2)",
     uses_device=True,
 )

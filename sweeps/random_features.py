@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from jamming.simulate.rf_spectrum import random_feature_eigenvalues
-from jamming.sweeps.spec import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed, shared_root_seed
 
 
 def _sizes(params: dict) -> tuple[int, int, int]:
@@ -60,13 +60,13 @@ RF_SPECTRUM_GRIDS = {
 }
 
 
-def rf_spectrum_grid(scale: str) -> list[dict]:
+def rf_spectrum_grid(scale: str, root_seed: int) -> list[dict]:
     """Points of the random-feature spectrum sweep (tanh), one seed per (n0, phi, psi)."""
     grid = RF_SPECTRUM_GRIDS[scale]
     return [
         {"activation": "tanh", "n0": n0, "phi": phi, "psi": grid["psi"],
          "repeats": grid["repeats"],
-         "seed": derive_seed(31_415, n0, round(1000 * phi), round(1000 * grid["psi"]))}
+         "seed": derive_seed(root_seed, n0, round(1000 * phi), round(1000 * grid["psi"]))}
         for n0 in grid["n0s"] for phi in grid["phis"]
     ]
 
@@ -76,6 +76,7 @@ RF_SPECTRUM_SWEEP = SweepSpec(
     function=random_feature_spectrum_trials,
     version="1",
     grid=rf_spectrum_grid,
+    root_seeds=shared_root_seed(31_415),
     description="eigenvalues of random-feature Gram matrices f(WX/sqrt(n0)) (S3, "
                 "Pennington-Worah)",
 )

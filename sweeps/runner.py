@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 from jamming import __version__
-from jamming.config import check_scale
 from jamming.simulate.devices import DEVICES, resolve_device
 from jamming.sweeps.catalog import get_sweep
 from jamming.sweeps.executors import SerialExecutor, make_executor
@@ -167,7 +166,7 @@ def run_sweep(
     store : Store
         Written by this (client) process only.
     points : sequence of dict
-        The parameter points, usually ``spec.grid(scale)``.
+        The parameter points, usually ``spec.points(scale)``.
     executor : SerialExecutor or DaskExecutor, optional
         Where to compute (default: serial, in process).
     retry_failed : bool
@@ -280,7 +279,7 @@ class SweepRunner:
         if self._executor is None:
             self._executor = make_executor(*self._executor_args)
         summary = run_sweep(
-            spec, self.store, spec.grid(check_scale(scale)), executor=self._executor,
+            spec, self.store, spec.points(scale), executor=self._executor,
             retry_failed=self.retry_failed, progress=self.progress,
             device=resolve_device(self._device) if spec.uses_device else "cpu",
         )

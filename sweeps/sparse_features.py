@@ -24,7 +24,7 @@ from jamming.simulate.diagonal import (
     train_diagonal,
 )
 from jamming.simulate.relu1d import train_relu1d
-from jamming.sweeps.spec import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed, shared_root_seed
 
 #: Schedules of the sparse-features sweep: None = constant small step, else decay fraction.
 SCHEDULES = {"small": None, "large-10": 0.1, "large-30": 0.3, "large-50": 0.5}
@@ -100,14 +100,14 @@ SPARSE_FEATURES_GRIDS = {
 }
 
 
-def sparse_features_grid(scale: str) -> list[dict]:
+def sparse_features_grid(scale: str, root_seed: int) -> list[dict]:
     """Points: seeds x (small step, and each large step decayed at 10 / 30 / 50 %)."""
     g = SPARSE_FEATURES_GRIDS[scale]
     points = []
     for s in g["seeds"]:
         base = {"n": 80, "d": 200, "r": 20, "alpha": 0.1, "eta_small": 0.0022,
                 "n_steps": g["n_steps"], "record_every": g["record_every"],
-                "seed": derive_seed(2023, s)}
+                "seed": derive_seed(root_seed, s)}
         points.append({**base, "schedule": "small", "eta_large": 0.0022})
         points += [{**base, "schedule": name, "eta_large": eta}
                    for eta in g["etas_large"] for name in SCHEDULES if name != "small"]
@@ -119,6 +119,7 @@ SPARSE_FEATURES_SWEEP = SweepSpec(
     function=sparse_features_point,
     version="1",
     grid=sparse_features_grid,
+    root_seeds=shared_root_seed(2023),
     description="SGD on diagonal linear nets: small step vs large step decayed at 10/30/50 % "
                 "(Andriushchenko et al. 2023)",
 )
@@ -147,14 +148,14 @@ RELU1D_GRIDS = {
 }
 
 
-def relu1d_grid(scale: str) -> list[dict]:
+def relu1d_grid(scale: str, root_seed: int) -> list[dict]:
     """Points of :data:`!RELU_SPARSE_FEATURES_SWEEP`: seeds x (small, large + decay)."""
     grid = RELU1D_GRIDS[scale]
     points = []
     for s in range(grid["seeds"]):
         common = {**RELU1D_BASE, "n_steps": grid["n_steps"],
                   "record_every": grid["record_every"],
-                  "seed": derive_seed(RELU1D_ROOT_SEED, s)}
+                  "seed": derive_seed(root_seed, s)}
         points.append({**common, "schedule": "small", "eta_large": RELU1D_BASE["eta_small"]})
         points.extend({**common, "schedule": "large", "eta_large": eta}
                       for eta in grid["eta_large"])
@@ -171,6 +172,7 @@ RELU_SPARSE_FEATURES_SWEEP = SweepSpec(
     function=relu1d_point,
     version="1",
     grid=relu1d_grid,
+    root_seeds=shared_root_seed(RELU1D_ROOT_SEED),
     description="two-layer ReLU nets on 1-D regression: small steps vs large steps + decay; "
                 "loss, Jacobian rank, feature sparsity, kinks (S4, Andriushchenko et al.)",
 )

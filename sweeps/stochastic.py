@@ -17,7 +17,7 @@ r"""Sweeps of the stochastic-differential-equation models of SGD (S4, seed 003).
 from __future__ import annotations
 
 from jamming.simulate.sde import label_noise_sde_1d, label_noise_sgd_1d, sme_weak_errors
-from jamming.sweeps.spec import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed, shared_root_seed
 
 #: The quadratic test problem: curvature, noise, initial point and the fixed time T.
 SME_PROBLEM = {"a": 1.0, "sigma": 1.0, "theta0": 1.0, "T": 1.0}
@@ -53,10 +53,10 @@ def sme_weak_error_point(params: dict) -> dict:
     return out
 
 
-def sme_weak_error_grid(scale: str) -> list[dict]:
+def sme_weak_error_grid(scale: str, root_seed: int) -> list[dict]:
     """One point per number of steps, with independent seeds."""
     return [{**SME_PROBLEM, "n_steps": n, "substeps": 16 if n <= 10 else 8,
-             "n_paths": SME_PATHS[scale], "seed": derive_seed(1_917, n)} for n in SME_STEPS]
+             "n_paths": SME_PATHS[scale], "seed": derive_seed(root_seed, n)} for n in SME_STEPS]
 
 
 SME_WEAK_ERROR_SWEEP = SweepSpec(
@@ -64,6 +64,7 @@ SME_WEAK_ERROR_SWEEP = SweepSpec(
     function=sme_weak_error_point,
     version="1",
     grid=sme_weak_error_grid,
+    root_seeds=shared_root_seed(1_917),
     description="weak errors of the first- and second-order SMEs against SGD on a quadratic "
                 "(coupled Euler-Maruyama, Richardson in dt) (S4, Li-Tai-E)",
 )
@@ -122,14 +123,14 @@ def label_noise_stationary_point(params: dict) -> dict:
     return out
 
 
-def label_noise_stationary_grid(scale: str) -> list[dict]:
+def label_noise_stationary_grid(scale: str, root_seed: int) -> list[dict]:
     """One point per eta * delta."""
     grid = LABEL_NOISE_GRIDS[scale]
     x_min, x_max = LABEL_NOISE_X_RANGE
     return [{"theta_star": LABEL_NOISE_THETA_STAR, "m2": LABEL_NOISE_M2,
              "eta": LABEL_NOISE_ETA, "delta": product / LABEL_NOISE_ETA,
              "x_min": x_min, "x_max": x_max, **grid,
-             "seed": derive_seed(1_906, round(1000 * product))}
+             "seed": derive_seed(root_seed, round(1000 * product))}
             for product in LABEL_NOISE_ETA_DELTA]
 
 
@@ -138,6 +139,7 @@ LABEL_NOISE_STATIONARY_SWEEP = SweepSpec(
     function=label_noise_stationary_point,
     version="1",
     grid=label_noise_stationary_grid,
+    root_seeds=shared_root_seed(1_906),
     description="stationary samples of the 1-D label-noise SDE (Euler-Maruyama) and of "
                 "label-noise SGD (S4, Fokker-Planck)",
 )

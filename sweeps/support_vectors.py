@@ -19,7 +19,7 @@ import numpy as np
 
 from jamming.simulate.data import gaussian_features, random_labels
 from jamming.simulate.features import random_features
-from jamming.sweeps.spec import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed, shared_root_seed
 
 #: A point is a support vector when its margin is below 1 + SV_TOLERANCE (the certified
 #: margins of the solver are exact to about 1e-12 at these sizes).
@@ -93,7 +93,7 @@ SUPPORT_ROOT_SEED = 20_261_202
 SUPPORT_PSI = 2.0
 
 
-def support_grid(scale: str) -> list[dict]:
+def support_grid(scale: str, root_seed: int) -> list[dict]:
     """Points of the support-vector sweep: both feature models, every size and load.
 
     The seeds depend on the number of instances per point, so that no scale reuses the
@@ -104,7 +104,7 @@ def support_grid(scale: str) -> list[dict]:
     return [
         {"features": model, "n_eff": n_eff, "alpha": alpha, "psi": SUPPORT_PSI,
          "batch": grid["batch"],
-         "seed": derive_seed(SUPPORT_ROOT_SEED, FEATURE_MODELS.index(model), n_eff,
+         "seed": derive_seed(root_seed, FEATURE_MODELS.index(model), n_eff,
                              round(1000 * alpha), grid["batch"])}
         for model in FEATURE_MODELS for n_eff in grid["n_effs"] for alpha in grid["alphas"]
     ]
@@ -115,5 +115,6 @@ SUPPORT_VECTOR_SWEEP = SweepSpec(
     function=support_vector_trials,
     version="1",
     grid=support_grid,
+    root_seeds=shared_root_seed(SUPPORT_ROOT_SEED),
     description="exact hard-margin SVMs, random labels: support vectors and |w| (S2, H2)",
 )

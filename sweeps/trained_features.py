@@ -146,18 +146,18 @@ def _points(task: str, grid: dict, root: int, sets) -> list[dict]:
     return points
 
 
-def trained_grid(scale: str) -> list[dict]:
+def trained_grid(scale: str, root_seed: int) -> list[dict]:
     """Points of ``trained-features``: the ReLU teacher, loads in units of N."""
     grid = TRAINED_GRIDS[scale]
-    return _points("relu-teacher", grid, TRAINED_ROOT_SEEDS[scale],
+    return _points("relu-teacher", grid, root_seed,
                    lambda width: (grid["train_load"] * width, grid["pool_load"] * width,
                                   grid["n_test"]))
 
 
-def digits_grid(scale: str) -> list[dict]:
+def digits_grid(scale: str, root_seed: int) -> list[dict]:
     """Points of ``trained-features-digits``: fixed set sizes (1797 images in all)."""
     grid = DIGITS_GRIDS[scale]
-    return _points("digits", grid, DIGITS_ROOT_SEEDS[scale],
+    return _points("digits", grid, root_seed,
                    lambda width: (grid["n_train"], grid["n_pool"], grid["n_test"]))
 
 
@@ -166,6 +166,7 @@ TRAINED_FEATURES_SWEEP = SweepSpec(
     function=trained_feature_trials,
     version="2",
     grid=trained_grid,
+    root_seeds=TRAINED_ROOT_SEEDS,
     description="hinge-trained ReLU networks (depth 1-3), exact SVM paths on fresh points (S2)",
 )
 
@@ -174,5 +175,6 @@ DIGITS_FEATURES_SWEEP = SweepSpec(
     function=trained_feature_trials,
     version="1",
     grid=digits_grid,
+    root_seeds=DIGITS_ROOT_SEEDS,
     description="the trained-features pipeline on load_digits, parity labels (S2)",
 )

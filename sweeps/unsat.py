@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from jamming.simulate.data import gaussian_features, random_labels
-from jamming.sweeps.spec import SweepSpec, derive_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed, shared_root_seed
 
 
 def hinge_gaussian_trials(params: dict, device: str = "cpu") -> dict:
@@ -71,12 +71,12 @@ HINGE_GRIDS = {
 }
 
 
-def hinge_grid(scale: str) -> list[dict]:
+def hinge_grid(scale: str, root_seed: int) -> list[dict]:
     """Points of the hinge sweep (one batch of problems per ``(n_eff, alpha)``)."""
     grid = HINGE_GRIDS[scale]
     return [
         {"n_eff": n_eff, "alpha": alpha, "batch": grid["batch"],
-         "seed": derive_seed(16_180, n_eff, round(1000 * alpha))}
+         "seed": derive_seed(root_seed, n_eff, round(1000 * alpha))}
         for n_eff in grid["n_effs"] for alpha in grid["alphas"]
     ]
 
@@ -86,6 +86,7 @@ HINGE_GAUSSIAN_SWEEP = SweepSpec(
     function=hinge_gaussian_trials,
     version="1",
     grid=hinge_grid,
+    root_seeds=shared_root_seed(16_180),
     description="exact quadratic-hinge minima, Gaussian features, random labels (S1)",
     uses_device=True,
 )

@@ -8,19 +8,19 @@ import pytest
 from jamming.compare.finite_width import _linear_recursion, power_law_fit
 from jamming.sweeps.finite_width import (
     FINITE_WIDTH_GRIDS,
+    FINITE_WIDTH_SWEEP,
     FW_RECORD_AT,
     INPUT_DIM,
     N_TEST,
     N_TRAIN,
     finite_width_data,
-    finite_width_points,
     finite_width_trials,
 )
 
 
 @pytest.fixture(scope="module")
 def trial():
-    point = {**finite_width_points("quick")[0], "width": 16, "n_networks": 3, "n_kappa": 2}
+    point = {**FINITE_WIDTH_SWEEP.points("quick")[0], "width": 16, "n_networks": 3, "n_kappa": 2}
     return point, finite_width_trials(point)
 
 
@@ -52,7 +52,7 @@ def test_finite_width_trials_are_deterministic(trial, single_threaded):
 
 def test_finite_width_points_have_distinct_seeds():
     for scale, grid in FINITE_WIDTH_GRIDS.items():
-        points = finite_width_points(scale)
+        points = FINITE_WIDTH_SWEEP.points(scale)
         assert len(points) == 2 * len(grid["widths"])
         assert len({p["seed"] for p in points}) == len(points)
 

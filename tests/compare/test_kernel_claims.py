@@ -10,8 +10,8 @@ import pytest
 from jamming.compare.kernels import gaussian_expectation
 from jamming.sweeps.kernels import (
     KERNEL_MC_GRIDS,
+    KERNEL_MC_SWEEP,
     kernel_inputs,
-    kernel_monte_carlo_points,
     kernel_monte_carlo_trials,
 )
 
@@ -38,7 +38,7 @@ def test_gaussian_expectation_of_relu_is_the_arc_cosine_kernel():
 
 
 def test_kernel_monte_carlo_trials_shapes_and_seeds():
-    point = kernel_monte_carlo_points("quick")[0]
+    point = KERNEL_MC_SWEEP.points("quick")[0]
     result = kernel_monte_carlo_trials({**point, "n_networks": 3})
     assert np.array_equal(result["inputs"], kernel_inputs())
     assert result["nngp_samples"].shape == result["ntk_samples"].shape == (3, 6, 6)
@@ -46,5 +46,5 @@ def test_kernel_monte_carlo_trials_shapes_and_seeds():
         assert np.linalg.matrix_rank(products) == 1  # f(x) f(x') of one network
         assert np.linalg.eigvalsh(ntk).min() > -1e-12  # J J^T is positive semidefinite
     for scale in KERNEL_MC_GRIDS:
-        points = kernel_monte_carlo_points(scale)
+        points = KERNEL_MC_SWEEP.points(scale)
         assert len({p["seed"] for p in points}) == len(points)

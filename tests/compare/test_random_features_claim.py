@@ -12,8 +12,8 @@ from jamming.compare.random_features import ks_distance, pennington_worah_cdf
 from jamming.sweeps.catalog import get_sweep
 from jamming.sweeps.random_features import (
     RF_SPECTRUM_GRIDS,
+    RF_SPECTRUM_SWEEP,
     random_feature_spectrum_trials,
-    rf_spectrum_grid,
 )
 from jamming.sweeps.runner import SweepRunner
 from jamming.sweeps.store import Store
@@ -50,9 +50,9 @@ def test_unrealisable_ratios_are_refused():
 
 
 def test_grid_seeds_and_registration():
-    assert get_sweep("rf-spectrum").grid("quick") == rf_spectrum_grid("quick")
+    assert get_sweep("rf-spectrum").points("quick") == RF_SPECTRUM_SWEEP.points("quick")
     for scale in RF_SPECTRUM_GRIDS:
-        points = rf_spectrum_grid(scale)
+        points = RF_SPECTRUM_SWEEP.points(scale)
         assert len({p["seed"] for p in points}) == len(points)
 
 

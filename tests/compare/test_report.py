@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-from jamming.compare.claims import Verdict
+from jamming.compare.claims import ConfirmatorySeeds, Registration, Verdict
 from jamming.compare.report import (
     ClaimResult,
     check_claims,
@@ -57,7 +57,7 @@ def test_latex_is_escaped():
     assert r"\texttt{S1.a\_b}" in table and r"\textbf{FAIL}" in table
     # caption, the header on the first and on later pages, and two lines per claim
     assert table.count(r"\\") == 7
-    assert table.count(r"\multicolumn{7}") == 2
+    assert table.count(r"\multicolumn{8}") == 2
 
 
 def test_the_claims_table_says_what_each_number_is_and_its_unit():
@@ -86,11 +86,31 @@ def test_open_claims_are_reported_but_do_not_block():
     assert open_result.as_json()["gating"] is False
 
 
+def test_every_report_says_when_a_claim_was_registered_and_on_which_data(tmp_path):
+    registration = Registration("0123abcd", "2026-12-02",
+                                {"s": ConfirmatorySeeds("1", {"paper": 7})}, note="n")
+    verdict = Verdict("q", 0.0, 0.0, 0.0, 1.0, True, "why", {})
+    results = [ClaimResult("S1.c", "s", "paper", verdict, 0.1, registration=registration,
+                           data="confirmatory"),
+               ClaimResult("S1.e", "s", "paper", verdict, 0.1)]
+    write_reports(results, tmp_path, selection="all")
+    first, second = json.loads((tmp_path / "report.json").read_text())["results"]
+    assert first["registered"]["commit"] == "0123abcd" and first["data"] == "confirmatory"
+    assert first["registered"]["confirmatory"] == {"s": {"version": "1",
+                                                         "root_seeds": {"paper": 7}}}
+    assert second["registered"] is None and second["data"] == "exploratory"
+    assert "- registered: commit `0123abcd` (2026-12-02); data: confirmatory" in (
+        tmp_path / "report.md").read_text()
+    rows = [line for line in latex_table(results).splitlines() if line.startswith(r"\texttt")]
+    assert [row.split(" & ")[-1] for row in rows] == [r"C \\", r"E \\"]
+
+
 def _fake_claim(claim_id: str, passed: bool):
     verdict = Verdict("q", 0.0, 0.0, 0.0, 1.0, passed, "why", {})
     return SimpleNamespace(id=claim_id, statement="s", gating=True, table_quantity="",
                            discrepancy_unit="", simulate=lambda scale, runner: None,
-                           verdict=lambda data: verdict)
+                           verdict=lambda data: verdict, registration=None,
+                           data_kind=lambda scale: "exploratory")
 
 
 def test_check_claims_logs_one_line_per_claim_off_a_terminal(capsys):

@@ -69,9 +69,22 @@ def test_weighted_line_fit_recovers_a_line_and_its_error():
     from jamming.compare.stats import weighted_line_fit
 
     x = np.array([0.0, 1.0, 2.0, 3.0])
-    intercept, error, slope = weighted_line_fit(x, 2.0 + 0.5 * x, np.full(4, 0.1))
+    intercept, error, slope, chi2, dof, _ = weighted_line_fit(x, 2.0 + 0.5 * x, np.full(4, 0.1))
     assert_allclose([intercept, slope], [2.0, 0.5], atol=1e-12)
     assert_allclose(error, 0.1 * np.sqrt(7 / 10), rtol=1e-12)  # (X^T X)^-1_00 = 7/10
+    assert chi2 < 1e-20 and dof == 2
+
+
+def test_weighted_line_fit_reports_a_poor_fit_instead_of_hiding_it():
+    """Residuals of a parabola: chi^2 = sum(r^2)/sigma^2, by hand; the error is not inflated."""
+    from jamming.compare.stats import weighted_line_fit
+
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    fit = weighted_line_fit(x, x**2, np.full(4, 0.1))
+    # least-squares line through (0,0), (1,1), (2,4), (3,9): y = -1 + 3x, residuals 1,-1,-1,1
+    assert_allclose([fit.intercept, fit.slope, fit.chi2], [-1.0, 3.0, 400.0], atol=1e-9)
+    assert_allclose(fit.intercept_se, 0.1 * np.sqrt(7 / 10), rtol=1e-12)
+    assert fit.p_value < 1e-80
 
 
 def test_bonferroni_threshold():

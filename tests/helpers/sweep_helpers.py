@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jamming.sweeps.spec import SweepSpec
+from jamming.sweeps.spec import SweepSpec, shared_root_seed
 
 #: This folder, for subprocesses that must import this module.
 HELPERS = Path(__file__).resolve().parent
@@ -37,14 +37,16 @@ def fragile(params: dict) -> dict:
     return {"root": abs(params["x"]) ** 0.5}
 
 
-def grid(n: int) -> list[dict]:
+def grid(n: int, root_seed: int = 1000) -> list[dict]:
     """``n`` points with distinct seeds."""
-    return [{"x": i, "seed": 1000 + i} for i in range(n)]
+    return [{"x": i, "seed": root_seed + i} for i in range(n)]
 
 
-LOGGED = SweepSpec("test-logged", logged_square, "1", lambda scale: grid(40), "test sweep")
+LOGGED = SweepSpec("test-logged", logged_square, "1", lambda scale, root: grid(40, root),
+                   shared_root_seed(1000), "test sweep")
 FRAGILE = SweepSpec("test-fragile", fragile, "1",
-                    lambda scale: [{"x": x} for x in (-2, -1, 1, 4)], "test sweep")
+                    lambda scale, root: [{"x": x} for x in (-2, -1, 1, 4)],
+                    shared_root_seed(0), "test sweep")
 
 
 @contextlib.contextmanager

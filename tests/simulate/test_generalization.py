@@ -111,6 +111,19 @@ def test_unsat_minimiser_is_checked(monkeypatch):
         vanishing_ridge_weights(features, labels)
 
 
+def test_unsat_minimum_of_features_not_in_general_position_is_accepted():
+    """N_Delta = rank + 1 < N_eff + 1: a contradicting pair on one axis, two idle features.
+
+    The positive dependence of the active features needs rank + 1 of them, not N_eff + 1
+    (ReLU features are not in general position; the old check refused such minima)."""
+    features = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.5, 0.0, 0.0]])
+    labels = np.array([1.0, -1.0, -1.0])
+    w, sat = vanishing_ridge_weights(features, labels)
+    assert not sat and w.shape == (3,)
+    # minimise (1 - a)^2 + (1 + a)^2 + (1 + a / 2)^2 over a = w_0: 4.5 a + 1 = 0
+    np.testing.assert_allclose(w[0], -2 / 9, rtol=1e-12)
+
+
 def test_paired_excess_z():
     rng = np.random.default_rng(8)
     base = rng.exponential(size=5000)

@@ -17,7 +17,7 @@ def test_sweep_grids_have_unique_points(name):
     spec = SWEEPS[name]
     assert spec.name == name
     for scale in SCALES:
-        grid = spec.grid(scale)
+        grid = spec.points(scale)
         keys = {spec.key(p) for p in grid}
         assert len(keys) == len(grid) > 0, (name, scale)
 
@@ -39,6 +39,6 @@ def test_record_keys_are_those_of_the_stored_results():
     for name, scales in RECORD_KEYS.items():
         spec = SWEEPS[name]
         for scale, expected in scales.items():
-            keys = [spec.key(p) for p in spec.grid(scale)]
+            keys = [spec.key(p) for p in spec.points(scale)]
             digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()
             assert (len(keys), digest) == (expected["points"], expected["sha256"]), (name, scale)

@@ -45,13 +45,13 @@ def test_relu_rank_trial_against_a_closed_form_jacobian():
 
 def test_relu_rank_grid_stays_where_the_finite_data_count_is_claimed_exact():
     """d >= 3 and N_data >= 2P only; fresh seeds, unlike those of the jacobian-rank sweep."""
-    from jamming.sweeps.features import jacobian_grid, relu_rank_grid
+    from jamming.sweeps.features import JACOBIAN_RANK_SWEEP, RELU_RANK_SWEEP
 
     for scale in ("quick", "paper", "full"):
-        grid = relu_rank_grid(scale)
+        grid = RELU_RANK_SWEEP.points(scale)
         assert all(p["input_dim"] >= 3 and p["load"] >= 2 for p in grid)
         assert {p["bias"] for p in grid} == {False, True}
         seeds = [p["seed"] for p in grid]
         assert len(set(seeds)) == len(seeds)
-        assert not set(seeds) & {p["seed"] for p in jacobian_grid(scale)}
-    assert len(relu_rank_grid("quick")) <= 12
+        assert not set(seeds) & {p["seed"] for p in JACOBIAN_RANK_SWEEP.points(scale)}
+    assert len(RELU_RANK_SWEEP.points("quick")) <= 12

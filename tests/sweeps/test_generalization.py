@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jamming.sweeps.generalization import cusp_points, nested_training_curve
+from jamming.sweeps.generalization import TEST_CUSP_SWEEP, nested_training_curve
 
 
 def test_nested_training_curve_is_consistent():
-    point = cusp_points("quick")[0]
+    point = TEST_CUSP_SWEEP.points("quick")[0]
     result = nested_training_curve(point)
     again = nested_training_curve(point)
     assert all(np.array_equal(result[k], again[k]) for k in result)  # seeded
@@ -26,8 +26,19 @@ def test_nested_training_curve_is_consistent():
 
 
 def test_cusp_points_are_distinct_and_seeded():
-    points = cusp_points("paper")
+    points = TEST_CUSP_SWEEP.points("paper")
     assert len({p["seed"] for p in points}) == len(points)
     assert {p["psi"] for p in points} == {0.5, 1.0, 2.0}
-    with pytest.raises(KeyError):
-        cusp_points("huge")
+    with pytest.raises(ValueError, match="scale must be one of"):
+        TEST_CUSP_SWEEP.points("huge")
+
+
+def test_grids_scan_the_exception_rate_where_it_is_hardest():
+    """psi = 1 at N_eff = 20, 40 (the forecast) and beyond (tested): 400 instances per size
+    at paper scale, and the hardest size, 20, in the quick grid too."""
+    for scale, sizes, instances in (("quick", {20, 40, 80}, 10),
+                                    ("paper", {20, 40, 80, 160}, 400)):
+        scan = [p for p in TEST_CUSP_SWEEP.points(scale) if p["psi"] == 1.0]
+        counts = {d: sum(p["input_dim"] == d for p in scan) for d in sizes}
+        assert set(p["input_dim"] for p in scan) == sizes
+        assert set(counts.values()) == {instances}, (scale, counts)

@@ -13,9 +13,9 @@ from jamming.sweeps.interpolation import (
 
 
 def test_sweep_functions_are_deterministic():
-    point = KERNEL_FLOW_SWEEP.grid("quick")[0]
+    point = KERNEL_FLOW_SWEEP.points("quick")[0]
     first, second = kernel_flow_trial(point), kernel_flow_trial(dict(point))
     assert_allclose(first["f"], second["f"], rtol=0, atol=0)
-    gram_point = GRAM_SWEEP.grid("quick")[0]
+    gram_point = GRAM_SWEEP.points("quick")[0]
     assert_allclose(gram_spectrum_trials(gram_point)["lambda_min"],
                     gram_spectrum_trials(dict(gram_point))["lambda_min"], rtol=0, atol=0)

@@ -7,8 +7,8 @@ import numpy as np
 from jamming.config import SCALES
 from jamming.simulate.network_jamming import STATUSES
 from jamming.sweeps.network_jamming import (
-    jump_grid,
-    lazy_grid,
+    LAZY_LIMIT_SWEEP,
+    NETWORK_JUMP_SWEEP,
     network_jamming_trials,
 )
 
@@ -37,10 +37,10 @@ def test_a_jump_point_without_output_scale_records_no_linearisation():
 
 
 def test_grids_cover_the_transition_with_fresh_seeds_per_scale():
-    for grid in (jump_grid, lazy_grid):
-        seeds = {scale: {p["seed"] for p in grid(scale)} for scale in SCALES}
+    for spec in (NETWORK_JUMP_SWEEP, LAZY_LIMIT_SWEEP):
+        seeds = {scale: {p["seed"] for p in spec.points(scale)} for scale in SCALES}
         assert seeds["quick"].isdisjoint(seeds["paper"])
         assert seeds["paper"].isdisjoint(seeds["full"])
-    loads = {p["n_data"] / (10 * p["width"] + p["width"]) for p in lazy_grid("paper")}
+    loads = {p["n_data"] / (10 * p["width"] + p["width"]) for p in LAZY_LIMIT_SWEEP.points("paper")}
     assert min(loads) < 2.0 < max(loads)  # across Cover's N_data = 2 rank J(w_0)
-    assert max(p["alpha"] for p in lazy_grid("paper")) >= 1e5
+    assert max(p["alpha"] for p in LAZY_LIMIT_SWEEP.points("paper")) >= 1e5

@@ -29,7 +29,7 @@ from jamming.sweeps.store import Store
 from jamming.sweeps.runner import run_sweep
 spec = sweep_helpers.LOGGED
 with Store({store!r}) as store:
-    run_sweep(spec, store, spec.grid("quick"), progress=False)
+    run_sweep(spec, store, spec.points("quick"), progress=False)
 """
 
 
@@ -50,7 +50,7 @@ def test_sweep_killed_part_way_resumes_without_recomputing(tmp_path, monkeypatch
     process.send_signal(signal.SIGKILL)
     process.wait()
     spec = sweep_helpers.LOGGED
-    points = spec.grid("quick")
+    points = spec.points("quick")
     with Store(store_path) as store:
         stored_before = {r.params["x"] for r in store.records(spec.name)}
     assert 10 <= len(stored_before) < len(points), "the kill must land part-way"
@@ -76,7 +76,7 @@ def test_sweep_killed_part_way_resumes_without_recomputing(tmp_path, monkeypatch
 
 def test_failed_points_are_recorded_and_retried(tmp_path, monkeypatch):
     spec = sweep_helpers.FRAGILE
-    points = spec.grid("quick")
+    points = spec.points("quick")
     with Store(tmp_path / "s.sqlite") as store:
         first = run_sweep(spec, store, points, progress=False)
         frame = store.frame(spec.name)
@@ -100,7 +100,7 @@ def test_metadata_is_recorded(tmp_path, monkeypatch):
     monkeypatch.setenv("SWEEP_LOG", str(tmp_path / "log"))
     spec = sweep_helpers.LOGGED
     with Store(tmp_path / "s.sqlite") as store:
-        run_sweep(spec, store, spec.grid("quick")[:2], progress=False)
+        run_sweep(spec, store, spec.points("quick")[:2], progress=False)
         record = next(store.records(spec.name))
     assert set(record.meta) == {"package_version", "git_commit", "device", "wall_time_s",
                                 "host", "created"}
@@ -115,7 +115,7 @@ def test_grid_with_repeated_points_is_refused(tmp_path):
 
 
 def test_dask_local_cluster_gives_the_same_records_as_serial(tmp_path):
-    points = COVER_SWEEP.grid("quick")[::3]
+    points = COVER_SWEEP.points("quick")[::3]
     with Store(tmp_path / "serial.sqlite") as store:
         run_sweep(COVER_SWEEP, store, points, executor=SerialExecutor(), progress=False)
         serial = {r.key: r for r in store.records(COVER_SWEEP.name)}

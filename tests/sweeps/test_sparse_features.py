@@ -6,7 +6,6 @@ import numpy as np
 
 from jamming.sweeps.sparse_features import (
     RELU_SPARSE_FEATURES_SWEEP,
-    relu1d_grid,
     relu1d_point,
     sparse_features_point,
 )
@@ -23,10 +22,11 @@ def test_diagonal_points_return_documented_shapes():
 
 
 def test_relu1d_grid_pairs_schedules_by_seed():
-    points = RELU_SPARSE_FEATURES_SWEEP.grid("quick")
+    points = RELU_SPARSE_FEATURES_SWEEP.points("quick")
     assert RELU_SPARSE_FEATURES_SWEEP.name == "relu1d-sparse-features"
     assert [p["schedule"] for p in points] == ["small", "large"] * 2
     assert points[0]["seed"] == points[1]["seed"] != points[2]["seed"]
-    assert len(relu1d_grid("paper")) == 16 and len(relu1d_grid("full")) == 96
+    assert len(RELU_SPARSE_FEATURES_SWEEP.points("paper")) == 16
+    assert len(RELU_SPARSE_FEATURES_SWEEP.points("full")) == 96
     out = relu1d_point({**points[1], "n_steps": 200, "record_every": 100})
     assert out["steps"].tolist() == [0, 100, 200]

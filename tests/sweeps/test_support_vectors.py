@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jamming.sweeps.support_vectors import SV_TOLERANCE, support_grid, support_vector_trials
+from jamming.sweeps.support_vectors import SUPPORT_VECTOR_SWEEP, SV_TOLERANCE, support_vector_trials
 
 
 def _point(**overrides):
@@ -34,7 +34,7 @@ def test_a_non_separable_instance_is_recorded_as_such():
 
 
 def test_scales_draw_different_instances():
-    quick = {(p["features"], p["n_eff"], p["alpha"]): p["seed"] for p in support_grid("quick")}
-    paper = {(p["features"], p["n_eff"], p["alpha"]): p["seed"] for p in support_grid("paper")}
+    quick, paper = ({(p["features"], p["n_eff"], p["alpha"]): p["seed"]
+                     for p in SUPPORT_VECTOR_SWEEP.points(scale)} for scale in ("quick", "paper"))
     shared = quick.keys() & paper.keys()
     assert shared and all(quick[k] != paper[k] for k in shared)

@@ -7,11 +7,11 @@ import pytest
 
 from jamming.simulate.readout_paths import PATH_FIELDS
 from jamming.sweeps.trained_features import (
+    DIGITS_FEATURES_SWEEP,
     SNAPSHOT_FIELDS,
-    digits_grid,
+    TRAINED_FEATURES_SWEEP,
     prefix_sizes,
     trained_feature_trials,
-    trained_grid,
 )
 
 
@@ -52,13 +52,14 @@ def test_prefix_sizes_are_geometric_in_the_load_and_end_at_the_pool():
 
 
 def test_grids_scale_the_sets_with_the_width_and_draw_fresh_seeds():
-    quick, paper = trained_grid("quick"), trained_grid("paper")
+    quick, paper = TRAINED_FEATURES_SWEEP.points("quick"), TRAINED_FEATURES_SWEEP.points("paper")
     assert all(p["n_train"] == 20 * p["width"] and p["n_pool"] == 20 * p["width"]
                for p in quick)
     assert {(p["input_dim"], p["depth"]) for p in paper} == {
         (d, depth) for d in (10, 20, 40) for depth in (1, 2, 3)}
-    seeds = [p["seed"] for scale in ("quick", "paper", "full") for p in trained_grid(scale)]
-    seeds += [p["seed"] for scale in ("quick", "paper", "full") for p in digits_grid(scale)]
+    seeds = [p["seed"] for spec in (TRAINED_FEATURES_SWEEP, DIGITS_FEATURES_SWEEP)
+             for scale in ("quick", "paper", "full") for p in spec.points(scale)]
     assert len(set(seeds)) == len(seeds)
     for scale in ("quick", "paper", "full"):
-        assert all(p["n_train"] + p["n_pool"] + p["n_test"] <= 1797 for p in digits_grid(scale))
+        assert all(p["n_train"] + p["n_pool"] + p["n_test"] <= 1797
+                   for p in DIGITS_FEATURES_SWEEP.points(scale))
