@@ -103,10 +103,17 @@ def hard_margin_weights(features, labels) -> np.ndarray:
         raise ValueError("the data are not linearly separable: no w has every margin >= 1")
     # Polish on the support S: the minimum-norm solution of z_S w = 1 and its multipliers
     # lambda (w = z_S^T lambda), from one SVD of z_S (the Gram matrix would square its
-    # condition number, up to 1e7 next to the transition).
-    left, sigma, right_t = np.linalg.svd(z[u > 0], full_matrices=False)
+    # condition number, up to 1e7 next to the transition), with the rows scaled to unit norm:
+    # D z_S w = D 1, D = diag(1/|z_mu|), is then solved backward stably row by row, so that
+    # a support margin is 1 up to ~eps |z_mu| |w| (the certificate's tolerance) and not up to
+    # ~eps |z_S| |w|, which exceeds it for a ReLU point with one small active feature (two
+    # teacher-test-cusp prefixes at N_eff = 10 were refused so). D > 0 keeps the multipliers'
+    # signs: the scaled ones, lambda / D, are checked.
+    support = z[u > 0]
+    scale = 1.0 / np.linalg.norm(support, axis=1)
+    left, sigma, right_t = np.linalg.svd(scale[:, None] * support, full_matrices=False)
     kept = sigma > sigma[0] * max(z.shape) * EPS
-    coefficients = left[:, kept].T @ np.ones(len(left)) / sigma[kept]
+    coefficients = left[:, kept].T @ scale / sigma[kept]
     w = right_t[kept].T @ coefficients
     multipliers = left[:, kept] @ (coefficients / sigma[kept])
     rounding = margin_rounding(z, w)
@@ -150,6 +157,8 @@ def vanishing_ridge_weights(features, labels, *, separable: bool | None = None
         rank is :math:`N_\mathrm{eff}`; ReLU features are not, and :math:`N_\Delta =
         N_\mathrm{eff}` with a rank-deficient :math:`\Phi_\Delta` does occur.)
     sat : bool
+        A point whose features are all zero has the loss 1/2 for every ``w``: the limit is
+        the one of the other points, and the data are not SAT (its margin is 0).
 
     Raises
     ------
@@ -158,6 +167,10 @@ def vanishing_ridge_weights(features, labels, *, separable: bool | None = None
     """
     features = np.asarray(features, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.float64)
+    zero = ~np.any(features, axis=1)
+    if zero.any():  # loss 1/2 whatever w: the limit is the one of the other points, never SAT
+        w, _ = vanishing_ridge_weights(features[~zero], labels[~zero])
+        return w, False
     if separable is None:
         separable = is_linearly_separable(features, labels)
     if separable:

@@ -12,6 +12,7 @@ from jamming.simulate.data import gaussian_features, random_labels
 from jamming.simulate.generalization import (
     hard_margin_weights,
     last_separable_size,
+    margin_rounding,
     paired_excess_z,
     pointwise_quadratic_hinge,
     vanishing_ridge_weights,
@@ -122,6 +123,41 @@ def test_unsat_minimum_of_features_not_in_general_position_is_accepted():
     assert not sat and w.shape == (3,)
     # minimise (1 - a)^2 + (1 + a)^2 + (1 + a / 2)^2 over a = w_0: 4.5 a + 1 = 0
     np.testing.assert_allclose(w[0], -2 / 9, rtol=1e-12)
+
+
+def _cusp_prefix(seed, n_data, input_dim=20, psi=0.5, max_load=5.8993):
+    """The first ``n_data`` training points of a teacher-test-cusp instance (N_eff = 10)."""
+    from jamming.simulate.features import random_feature_map
+
+    rng = np.random.default_rng(seed)
+    weights = rng.standard_normal((round(psi * input_dim), input_dim))
+    teacher = rng.standard_normal(input_dim)
+    inputs = rng.standard_normal((round(max_load * round(psi * input_dim)), input_dim))
+    features, labels = random_feature_map(inputs, weights), np.sign(inputs @ teacher)
+    return features[:n_data], labels[:n_data]
+
+
+@pytest.mark.parametrize("seed, n_data, norm", [(9112491278473923594, 32, 224.34044276),
+                                                (5522419294579879870, 35, 121697.9)])
+def test_hard_margin_certifies_a_support_point_with_one_small_feature(seed, n_data, norm):
+    """Regression (found by a hunt over 200 000 prefixes): a support vector with a single
+    small active ReLU feature (|z| ~ 1e-3) broke the margin certificate by rounding of the
+    unscaled SVD solve; the LP says separable."""
+    features, labels = _cusp_prefix(seed, n_data)
+    z = labels[:, None] * features
+    assert is_linearly_separable(features, labels) and np.linalg.norm(z, axis=1).min() < 1e-2
+    w = hard_margin_weights(features, labels)
+    np.testing.assert_allclose(np.linalg.norm(w), norm, rtol=1e-6)
+    assert np.all(z @ w >= 1 - margin_rounding(z, w))
+
+
+def test_a_point_with_all_features_zero_leaves_the_limit_of_the_others():
+    features, labels = _cusp_prefix(6135169830922887906, 18)
+    zero = ~np.any(features, axis=1)
+    assert np.flatnonzero(zero).tolist() == [11] and not is_linearly_separable(features, labels)
+    w, sat = vanishing_ridge_weights(features, labels, separable=False)
+    assert not sat
+    np.testing.assert_array_equal(w, hard_margin_weights(features[~zero], labels[~zero]))
 
 
 def test_paired_excess_z():
