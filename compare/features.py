@@ -1,7 +1,12 @@
 """S1 claims on feature maps: effective parameters, Cover's law on features, teacher labels.
 
-``S1.effective-parameters``
-    The measured Jacobian rank equals the effective number of parameters.
+``S1.effective-parameters`` (registration 2)
+    The measured Jacobian rank equals the effective number of parameters where the data
+    resolve every neuron, is at most it otherwise, and at depth 2 (ReLU, resolved) the
+    bound is attained at least half of the time. Registration 1 treated the infinite-data
+    count as exact at N_data = 3P (three networks with biases fell short) and its depth-2
+    half, "the bound is never exceeded", could not fail: the rescaling directions are exact
+    null vectors.
 ``S1.relu-rank-finite-data``
     Open: the Jacobian rank of a one-hidden-layer ReLU network equals the finite-data count
     ``shallow_relu_rank`` from each neuron's number of active points (formulated after
@@ -20,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import log_ndtr
+from scipy.stats import binom
 
 from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
@@ -48,64 +54,129 @@ def _ok_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return ok
 
 
+#: Two-hidden-layer ReLU networks without biases whose neurons the data resolve attain the
+#: bound at least this often (``S1.effective-parameters`` (iii), one-sided binomial test).
+ATTAINMENT_RATE = 0.5
+
+
+def resolved(record, layer: int, sides: int) -> bool:
+    r"""Whether the data resolve the crossing neurons of a hidden layer.
+
+    Every crossing neuron (active on some inputs, not all) has at least ``sides`` inputs on
+    each side, and every two crossing neurons disagree on at least ``sides`` inputs
+    (``pair_differences``): fewer, and the :math:`k` features of a neuron restricted to its
+    active set, or the difference of two such sets, lose dimensions.
+
+    Parameters
+    ----------
+    record : mapping
+        A ``jacobian-rank`` record: ``active_counts`` (depth, width), ``pair_differences``
+        (depth,), ``n_data``.
+    layer : int
+        0 for the first hidden layer.
+    sides : int
+        :math:`k = d + \beta` for the first layer, :math:`h + \beta` for the second.
+    """
+    counts = np.asarray(record["active_counts"])[layer]
+    n_data = int(record["n_data"])
+    crossing = counts[(counts > 0) & (counts < n_data)]
+    return bool(np.all(np.minimum(crossing, n_data - crossing) >= sides)
+                and np.asarray(record["pair_differences"])[layer] >= sides)
+
+
 class EffectiveParameterCount(Claim):
     """Jacobian rank of linearised networks against the count of symmetries."""
 
     id = "S1.effective-parameters"
-    table_quantity = r"networks whose Jacobian rank equals $N_\mathrm{eff}$"
+    table_quantity = r"networks with the predicted Jacobian rank (exact cases)"
     discrepancy_unit = r"networks"
     statement = (
-        "The rank of the Jacobian of a network linearised at initialisation equals the "
-        "parameter count minus one scaling direction per hidden ReLU neuron (exactly at "
-        "depth 1, given the neurons that are stable on the data; an upper bound at depth 2), "
-        "and the full parameter count for tanh and erf."
+        "The rank of the Jacobian of a network linearised at initialisation, on N_data = 3P "
+        "sphere inputs, is (i) the parameter count P for tanh and erf (depth 1 and 2); "
+        "(ii) for one hidden ReLU layer, exactly (d + beta)(C + [A >= 1]) (C crossing, A "
+        "always-active neurons) when the data resolve every crossing neuron (>= d + beta "
+        "inputs on each side, and >= d + beta inputs where any two disagree), and at most "
+        "that otherwise; (iii) for two hidden ReLU layers without biases whose neurons the "
+        "data resolve and none stable, the bound of relu_rank_bound is attained in at least "
+        "half of the networks."
     )
     sweeps = ("jacobian-rank",)
 
     def theory(self) -> Prediction:
         return Prediction(
-            "The effective-parameter count and the ReLU bound with stable neurons.",
-            {"effective_parameters": effective_parameters, "relu_rank_bound": relu_rank_bound})
+            "The effective-parameter count, the ReLU count with stable neurons, and the "
+            "depth-2 attainment rate.",
+            {"effective_parameters": effective_parameters, "relu_rank_bound": relu_rank_bound,
+             "attainment_rate": ATTAINMENT_RATE})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
-        """Measured ranks with the predictions and whether each is exact or a bound."""
-        data = _ok_rows(runner.run("jacobian-rank", scale))
-        predicted, exact = [], []
+        """Measured ranks, the prediction of each network, and which part judges it."""
+        data = _ok_rows(runner.run("jacobian-rank", scale, arrays=True))
+        predicted, part = [], []
         for _, row in data.iterrows():
             d, h, depth, bias = (int(row["input_dim"]), int(row["width"]), int(row["depth"]),
                                  bool(row["bias"]))
-            if row["activation"] == "relu" and depth == 1:
-                value = relu_rank_bound(d, h, bias=bias, dead=[int(row["dead"])],
-                                        always_active=[int(row["always_active"])],
-                                        n_data=int(row["n_data"])).n_eff
+            if row["activation"] != "relu":
+                predicted.append(effective_parameters(d, h, depth=depth,
+                                                      activation=row["activation"], bias=bias,
+                                                      n_data=int(row["n_data"])).n_eff)
+                part.append("exact")
+                continue
+            counts, n_data = np.asarray(row["active_counts"]), int(row["n_data"])
+            predicted.append(relu_rank_bound(
+                d, h, depth=depth, bias=bias, dead=[int(c) for c in (counts == 0).sum(1)],
+                always_active=[int(c) for c in (counts == n_data).sum(1)],
+                n_data=n_data).n_eff)
+            first = resolved(row, 0, d + bias)
+            if depth == 1:
+                part.append("exact" if first else "bound")
             else:
-                value = effective_parameters(d, h, depth=depth, activation=row["activation"],
-                                             bias=bias, n_data=int(row["n_data"])).n_eff
-            predicted.append(value)
-            exact.append(not (row["activation"] == "relu" and depth > 1))
-        return data.assign(predicted=predicted, exact=exact)
+                stable = bool(np.any((counts == 0) | (counts == n_data)))
+                part.append("attainment" if (first and resolved(row, 1, h + bias)
+                                             and not stable and not bias) else "reported")
+        return data.assign(predicted=predicted, part=part)
 
     def verdict(self, data) -> Verdict:
-        """Exact cases must match exactly; bounds must hold."""
-        exact = data[data["exact"]]
+        """(i, ii) exact cases equal, unresolved depth-1 ReLU at most the count; (iii) the
+        depth-2 attainment rate not significantly below one half."""
+        exact = data[data["part"] == "exact"]
         matches = int((exact["rank"] == exact["predicted"]).sum())
-        bounded = data[~data["exact"]]
+        bounded = data[data["part"] == "bound"]
         violations = int((bounded["rank"] > bounded["predicted"]).sum())
+        deep = data[data["part"] == "attainment"]
+        attained = int((deep["rank"] == deep["predicted"]).sum())
+        p_value = float(binom.cdf(attained, len(deep), ATTAINMENT_RATE)) if len(deep) else 0.0
+        others = data[data["part"] == "reported"]
         failed = data.attrs.get("failed_points", 0)
+        mismatching = exact[exact["rank"] != exact["predicted"]]
         return Verdict(
             quantity="networks whose measured Jacobian rank equals the prediction (exact cases)",
             predicted=float(len(exact)),
             measured=float(matches),
             discrepancy=float(len(exact) - matches),
             tolerance=0.0,
-            passed=bool(matches == len(exact) and violations == 0 and failed == 0),
+            passed=bool(matches == len(exact) and violations == 0 and p_value >= TEST_LEVEL
+                        and failed == 0),
             justification=(
                 "integer ranks (numpy's matrix_rank threshold on 3P sphere inputs): no "
-                "tolerance; depth-2 ReLU values are upper bounds and must not be exceeded"
+                "tolerance for the exact cases (tanh, erf, resolved one-layer ReLU); "
+                "unresolved one-layer ReLU must not exceed the count; two-layer ReLU without "
+                "biases, resolved and without stable neurons: one-sided binomial test that "
+                f"the attainment rate is at least {ATTAINMENT_RATE} at level {TEST_LEVEL}"
             ),
-            details={"exact_cases": int(len(exact)), "bound_cases": int(len(bounded)),
+            details={"exact_cases": len(exact), "bound_cases": len(bounded),
                      "bound_violations": violations,
                      "bound_attained": int((bounded["rank"] == bounded["predicted"]).sum()),
+                     "depth_two_cases": len(deep), "depth_two_attained": attained,
+                     "depth_two_p_value": p_value,
+                     "depth_two_deficits": sorted((deep["predicted"] - deep["rank"]).tolist()),
+                     "other_depth_two": len(others),
+                     "other_depth_two_attained": int(
+                         (others["rank"] == others["predicted"]).sum()),
+                     "other_depth_two_above": int((others["rank"] > others["predicted"]).sum()),
+                     "mismatches": mismatching[["activation", "bias", "depth", "input_dim",
+                                                "width", "rank", "predicted"]]
+                     .to_dict(orient="records"),
                      "failed_points": failed},
         )
 
@@ -113,11 +184,13 @@ class EffectiveParameterCount(Claim):
         """Measured rank against prediction (and the raw weight count for comparison)."""
         with styled() as plt:
             fig, ax = plt.subplots(figsize=(3.4, 3.0), constrained_layout=True)
-            markers = {"relu": "o", "tanh": "s", "erf": "^"}
-            for (activation, exact), group in data.groupby(["activation", "exact"]):
-                label = activation + ("" if exact else " (depth 2, bound)")
-                ax.plot(group["predicted"], group["rank"], markers[activation], mfc="white",
-                        color="C0" if exact else "C3", label=label)
+            styles = {"exact": ("o", "C0", "exact"), "bound": ("v", "C1", "unresolved (bound)"),
+                      "attainment": ("s", "C3", "depth 2 (attainment)"),
+                      "reported": ("d", "0.5", "depth 2, other")}
+            for part, group in data.groupby("part"):
+                marker, colour, label = styles[part]
+                ax.plot(group["predicted"], group["rank"], marker, mfc="white", color=colour,
+                        label=label)
             ax.plot(data["n_parameters"], data["rank"], "x", color="0.6", ms=3,
                     label="vs weight count")
             top = data["n_parameters"].max() * 1.05

@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from jamming.simulate.activations import numpy_activation
 from jamming.simulate.data import random_labels
 from jamming.simulate.features import (
     NetworkSpec,
@@ -38,8 +39,9 @@ from jamming.theory.teacher import random_features_sign_teacher_phi_c
 # ------------------------------------------------------------------------------------------
 
 
-def _first_layer_rank(spec: NetworkSpec, n_data: int, rng) -> tuple[int, np.ndarray]:
-    """Numerical rank of a fresh network's empirical-NTK features on ``n_data`` sphere inputs.
+def _rank_and_activity(spec: NetworkSpec, n_data: int, rng) -> tuple[int, np.ndarray]:
+    """Numerical rank of a fresh network's empirical-NTK features on ``n_data`` sphere inputs,
+    and how many inputs activate each hidden neuron.
 
     Draws the parameters, then the inputs, from ``rng`` (in that order).
 
@@ -47,16 +49,44 @@ def _first_layer_rank(spec: NetworkSpec, n_data: int, rng) -> tuple[int, np.ndar
     -------
     rank : int
         :func:`.numerical_rank` of the Jacobian, shape ``(n_data, P)``.
-    first : numpy.ndarray, shape (n_data, width)
-        The first hidden layer's pre-activations on the inputs.
+    active : numpy.ndarray of bool, shape (depth, n_data, width)
+        Per hidden layer, which inputs give each neuron a positive pre-activation (for ReLU:
+        where it is active).
     """
     weights = init_parameters(spec, rng)
     inputs = sphere_inputs(n_data, spec.input_dim, rng)
     rank, _ = numerical_rank(empirical_ntk_features(spec, weights, inputs))
-    first = spec.W_std / math.sqrt(spec.input_dim) * inputs @ weights["W1"].numpy().T
-    if spec.bias:
-        first = first + spec.b_std * weights["b1"].numpy()
-    return int(rank), first
+    active, hidden, fan_in = [], inputs, spec.input_dim
+    for layer in range(1, spec.depth + 1):
+        pre = spec.W_std / math.sqrt(fan_in) * hidden @ weights[f"W{layer}"].numpy().T
+        if spec.bias:
+            pre = pre + spec.b_std * weights[f"b{layer}"].numpy()
+        active.append(pre > 0)
+        hidden, fan_in = numpy_activation(spec.activation)(pre), spec.width
+    return int(rank), np.array(active)
+
+
+def smallest_pair_difference(active: np.ndarray) -> int:
+    """Fewest inputs on which two crossing neurons of a layer disagree, min |S_i xor S_j|.
+
+    Parameters
+    ----------
+    active : numpy.ndarray of bool, shape (n_data, width)
+        Which inputs activate each neuron.
+
+    Returns
+    -------
+    int
+        ``n_data`` when fewer than two neurons cross (are active on some inputs, not all).
+    """
+    n_data = active.shape[0]
+    counts = active.sum(axis=0)
+    crossing = active[:, (counts > 0) & (counts < n_data)].astype(np.int64)
+    if crossing.shape[1] < 2:
+        return int(n_data)
+    agree = crossing.T @ crossing + (1 - crossing).T @ (1 - crossing)
+    disagree = n_data - agree[np.triu_indices(crossing.shape[1], k=1)]
+    return int(disagree.min())
 
 
 def jacobian_rank_trial(params: dict) -> dict:
@@ -70,33 +100,45 @@ def jacobian_rank_trial(params: dict) -> dict:
     Returns
     -------
     dict
-        ``rank``, ``n_parameters``, ``n_data``, and for the first hidden layer the numbers
-        of ``dead`` and ``always_active`` neurons on the data.
+        ``rank``, ``n_parameters``, ``n_data``, ``active_counts`` (shape (depth, width):
+        inputs with a positive pre-activation, per hidden neuron), ``pair_differences``
+        (shape (depth,): :func:`smallest_pair_difference` per layer), and for the first
+        hidden layer the numbers of ``dead`` and ``always_active`` neurons on the data.
     """
     rng = np.random.default_rng(params["seed"])
     spec = NetworkSpec(params["input_dim"], params["width"], depth=params["depth"],
                        activation=params["activation"], bias=params["bias"],
                        b_std=JACOBIAN_B_STD if params["bias"] else 0.0)
     n_data = 3 * spec.n_parameters
-    rank, first = _first_layer_rank(spec, n_data, rng)
+    rank, active = _rank_and_activity(spec, n_data, rng)
+    counts = active.sum(axis=1).astype(np.int64)
     return {"rank": rank, "n_parameters": spec.n_parameters, "n_data": n_data,
-            "dead": int(np.sum(np.all(first <= 0, axis=0))),
-            "always_active": int(np.sum(np.all(first > 0, axis=0)))}
+            "active_counts": counts,
+            "pair_differences": np.array([smallest_pair_difference(a) for a in active]),
+            "dead": int(np.sum(counts[0] == 0)), "always_active": int(np.sum(counts[0] == n_data))}
 
 
 #: :math:`\sigma_b` of the networks with biases of the Jacobian-rank sweep.
 JACOBIAN_B_STD = 1.0
 
+#: (activation, bias, depth, d, h) per scale. The quick grid keeps the hardest regime of each
+#: part of ``S1.effective-parameters``: ReLU with biases at small d (unresolved neurons) and
+#: depth-2 ReLU; the paper grid adds depth-2 ReLU networks for the attainment rate.
 JACOBIAN_CASES = {
-    "quick": [("relu", False, 1, 5, 8), ("relu", True, 1, 5, 8), ("tanh", False, 1, 5, 8),
-              ("erf", True, 1, 5, 8), ("relu", False, 2, 5, 6)],
+    "quick": [("relu", False, 1, 5, 8), ("relu", True, 1, 3, 8), ("tanh", False, 1, 5, 8),
+              ("erf", True, 1, 5, 8), ("relu", False, 2, 5, 6), ("relu", False, 2, 8, 8)],
     "paper": [(a, b, 1, d, h) for a in ("relu", "tanh", "erf") for b in (False, True)
               for d, h in ((5, 8), (10, 16), (20, 12))]
-    + [("relu", False, 2, d, h) for d, h in ((5, 6), (10, 16))]
+    + [("relu", True, 1, 3, 8)]
+    + [("relu", b, 2, d, h) for b in (False, True)
+       for d, h in ((5, 6), (5, 8), (8, 8), (4, 10), (10, 16))]
     + [("tanh", False, 2, 10, 8), ("erf", True, 2, 5, 6)],
 }
 JACOBIAN_CASES["full"] = JACOBIAN_CASES["paper"]
-JACOBIAN_SEEDS = {"quick": 2, "paper": 4, "full": 10}
+JACOBIAN_SEEDS = {"quick": 2, "paper": 6, "full": 20}
+#: Root seeds: quick for development (the old shared root); paper and full drawn fresh for
+#: the second registration of ``S1.effective-parameters``.
+JACOBIAN_ROOT_SEEDS = {"quick": 1_618, "paper": 1_160_220_703, "full": 1_741_357_093}
 
 
 def jacobian_grid(scale: str, root_seed: int) -> list[dict]:
@@ -112,10 +154,11 @@ def jacobian_grid(scale: str, root_seed: int) -> list[dict]:
 JACOBIAN_RANK_SWEEP = SweepSpec(
     name="jacobian-rank",
     function=jacobian_rank_trial,
-    version="1",
+    version="2",
     grid=jacobian_grid,
-    root_seeds=shared_root_seed(1_618),
-    description="numerical rank of empirical-NTK features at initialisation (S1)",
+    root_seeds=JACOBIAN_ROOT_SEEDS,
+    description="numerical rank of empirical-NTK features at initialisation, with each "
+                "neuron's active count (S1)",
 )
 
 # ------------------------------------------------------------------------------------------
@@ -144,9 +187,9 @@ def relu_rank_trial(params: dict) -> dict:
     spec = NetworkSpec(params["input_dim"], params["width"], activation="relu",
                        bias=params["bias"], b_std=params["b_std"] if params["bias"] else 0.0)
     n_data = int(params["load"]) * spec.n_parameters
-    rank, first = _first_layer_rank(spec, n_data, rng)
+    rank, active = _rank_and_activity(spec, n_data, rng)
     return {"rank": rank, "n_parameters": spec.n_parameters, "n_data": n_data,
-            "active_counts": np.sum(first > 0, axis=0).astype(np.int64)}
+            "active_counts": active[0].sum(axis=0).astype(np.int64)}
 
 
 #: (bias, input_dim, width, b_std) per scale; loads N_data / P and seeds per point below.

@@ -55,3 +55,28 @@ def test_relu_rank_grid_stays_where_the_finite_data_count_is_claimed_exact():
         assert len(set(seeds)) == len(seeds)
         assert not set(seeds) & {p["seed"] for p in JACOBIAN_RANK_SWEEP.points(scale)}
     assert len(RELU_RANK_SWEEP.points("quick")) <= 12
+
+
+def test_smallest_pair_difference_against_brute_force():
+    from itertools import combinations
+
+    from jamming.sweeps.features import smallest_pair_difference
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        active = rng.random((30, 6)) < rng.uniform(0.05, 0.95, 6)
+        active[:, 0] = True  # always active: not crossing
+        counts = active.sum(0)
+        crossing = [i for i in range(6) if 0 < counts[i] < 30]
+        pairs = [np.sum(active[:, i] != active[:, j]) for i, j in combinations(crossing, 2)]
+        assert smallest_pair_difference(active) == (min(pairs) if pairs else 30)
+
+
+def test_jacobian_rank_records_the_activity_of_every_layer():
+    from jamming.sweeps.features import JACOBIAN_RANK_SWEEP, jacobian_rank_trial
+
+    point = next(p for p in JACOBIAN_RANK_SWEEP.points("quick") if p["depth"] == 2)
+    result = jacobian_rank_trial(point)
+    assert result["active_counts"].shape == (2, point["width"])
+    assert result["pair_differences"].shape == (2,)
+    assert result["dead"] == int((result["active_counts"][0] == 0).sum())
