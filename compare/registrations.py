@@ -73,8 +73,14 @@ REGISTRATIONS: dict[str, Registration] = {
     "S1.unsat-branch": _retroactive("1ff2ad591435a239c338caa37b3a746a406a8d4a", "2026-11-23"),
     "S1.isostatic-jump": _retroactive("1ff2ad591435a239c338caa37b3a746a406a8d4a", "2026-11-23"),
     "S1.soft-modes": _retroactive("1ff2ad591435a239c338caa37b3a746a406a8d4a", "2026-11-23"),
-    "S1.effective-parameters": _retroactive("0e0be86601a61ded6c0e74680806dcb32bf96e55",
-                                            "2026-11-23"),
+    "S1.effective-parameters": Registration(
+        "f9b122195badecd1b43bb3da3fb6fe04365dfc8e", "2026-12-02",
+        {"jacobian-rank": ConfirmatorySeeds("2", {"paper": 1_160_220_703,
+                                                  "full": 1_741_357_093})},
+        note="registration 2 (issue 13): exact where the data resolve every neuron, an "
+             "upper bound otherwise; the depth-2 half that could not fail replaced by an "
+             "attainment rate; fresh seeds",
+        previous=(_retroactive("0e0be86601a61ded6c0e74680806dcb32bf96e55", "2026-11-23"),)),
     "S1.relu-rank-finite-data": _retroactive("378684d40cad6a12f3a4f9db1dc452e49f25a8e3",
                                              "2026-11-23"),
     "S1.ntk-cover": _retroactive("0e0be86601a61ded6c0e74680806dcb32bf96e55", "2026-11-23"),
