@@ -193,8 +193,9 @@ def relu_rank_trial(params: dict) -> dict:
 
 
 #: (bias, input_dim, width, b_std) per scale; loads N_data / P and seeds per point below.
-#: Only d >= 3 and N_data >= 2 P: the regime where the finite-data count is claimed exact
-#: (at N_data <= 1.5 P or d = 2 it is only an upper bound). Biases, and sigma_b = 2, make
+#: Only d >= 3 and N_data >= 2 P: the regime where registration 1 of
+#: ``S1.relu-rank-finite-data`` claimed the finite-data count exact (refuted: it is an upper
+#: bound, :func:`jamming.theory.parameters.shallow_relu_rank`). Biases, and sigma_b = 2, make
 #: neurons whose active or inactive side holds fewer than d + 1 points common, the cases
 #: where the finite-data count differs from the infinite-data one.
 RELU_RANK_CASES = {

@@ -153,8 +153,8 @@ def effective_parameters(input_dim: int, width: int, *, depth: int = 1,
     activation    :math:`P - s`               status
     ============  ==========================  ===============================================
     relu          :math:`P - Lh`              exact at :math:`L = 1` when no neuron is stable
-                                              on the data (always without bias,
-                                              :math:`d\ge2`); maximal value for
+                                              and the data resolve every neuron (see
+                                              :func:`relu_rank_bound`); maximal value for
                                               :math:`L\ge2` (see :func:`relu_rank_bound`)
     relu, d = 1,  :math:`\min(2, P - Lh)`     :math:`f` is positively homogeneous in
     no bias                                   :math:`x`: spanned by :math:`x_\pm`
@@ -255,7 +255,8 @@ def _layer_counts(name: str, value, depth: int) -> tuple[int, ...]:
 def relu_rank_bound(input_dim: int, width: int, *, depth: int = 1, bias: bool = False,
                     dead=None, always_active=None,
                     n_data: int | None = None) -> EffectiveParameters:
-    r"""Rank of a ReLU network's Jacobian given its stable neurons: exact at depth 1.
+    r"""Rank of a ReLU network's Jacobian given its stable neurons: exact at depth 1 when the
+    data resolve every neuron, an upper bound otherwise.
 
     A hidden neuron is *dead* if its pre-activation is :math:`\le 0` on every data point,
     *always active* if it is :math:`> 0` on every data point, and *crossing* otherwise
@@ -376,15 +377,23 @@ def shallow_relu_rank(input_dim: int, active_counts, n_data: int, *,
               \big(k - \min(k, N_\mathrm{data} - a_i)\big)\Big),
 
     :math:`A` the number of always-active neurons. With every cap of :math:`k` points or
-    more it is :math:`k\,(C + \mathbb{1}[A \ge 1])`, :func:`relu_rank_bound`. It is an
-    upper bound (overlapping caps or sparsely populated regions can only lower the span);
-    measured, it equals the rank of all 28 one-hidden-layer ReLU networks of the
-    ``jacobian-rank`` sweep (:math:`N_\mathrm{data} = 3P`; six have a neuron with fewer
-    than :math:`k` points on one side, and the infinite-data count misses three of them by
-    1 to 8) and of every :math:`d\ge3` network tried at :math:`N_\mathrm{data}\ge 2P`;
-    at :math:`N_\mathrm{data}\le 1.5P`, or on the circle (:math:`d = 2`), where regions
-    of the arrangement hold too few points, it exceeds the rank by 1 or 2 in about one
-    network in ten.
+    more it is :math:`k\,(C + \mathbb{1}[A \ge 1])`, :func:`relu_rank_bound`.
+
+    **Theorem (upper bound).** The rank is at most :math:`N`. *Proof.* With :math:`X =
+    [x, \beta]` (shape :math:`N_\mathrm{data}\times k`) and :math:`D_i` the diagonal of
+    :math:`\mathbb{1}[S_i^+]`, every Jacobian column of neuron :math:`i` (its input weights,
+    bias and readout weight) lies in :math:`V_i = \operatorname{range}(D_iX)`, so the rank is
+    :math:`\dim\sum_i V_i \le \sum_{i\notin M}\dim V_i + \dim\sum_{i\in M}V_i`. For a mostly
+    inactive neuron, :math:`D_iX` has :math:`a_i` non-zero rows and :math:`k` columns:
+    :math:`\dim V_i \le c_i`. For the family :math:`M`, :math:`D_iXa = Xa - (I-D_i)Xa`
+    puts :math:`\sum_{i\in M}V_i` inside :math:`\operatorname{range}X + \sum_{i\in M}
+    \operatorname{range}((I-D_i)X)`, of dimension at most :math:`k + \sum_{i\in M}c_i`,
+    and also :math:`\dim\sum_{i\in M}V_i \le k|M| = \sum_{i\in M}c_i + kA +
+    \sum_{i\ \mathrm{mostly\ active}}(k - c_i)`; the smaller of the two is the second
+    term of :math:`N`. :math:`\square` It is not exact: the subspaces of different neurons
+    can intersect beyond the generic count (two neurons whose active sets differ on fewer
+    than :math:`k` points, sparsely populated regions), and the measured rank of fresh
+    networks falls below it (``S1.relu-rank-finite-data``).
 
     Parameters
     ----------

@@ -305,19 +305,21 @@ def test_shallow_rank_arithmetic_by_hand():
                                                      (5, 8, True, 1.0, 2.0),
                                                      (10, 16, True, 1.0, 2.0),
                                                      (4, 12, False, 1.0, 2.0)])
-def test_shallow_rank_counts_small_caps_exactly(d, h, bias, b_std, load):
-    """Exact for every seed, also when a neuron has fewer than d+1 points on one side; the
-    infinite-data count of relu_rank_bound is then too high."""
+def test_shallow_rank_is_an_upper_bound_that_refines_the_infinite_data_count(d, h, bias,
+                                                                              b_std, load):
+    """The theorem: rank <= shallow count <= infinite-data count, on every draw; the
+    refinement matters where caps hold fewer than d + 1 points (not exactness: measured,
+    the count misses the rank of some fresh networks, S1.relu-rank-finite-data)."""
     refined = 0
     for seed in range(8):
         rank, spec, params, x, _ = measure(d, h, 1, "relu", bias, seed=seed, load=load,
                                            b_std=b_std)
         counts = activity(spec, params, x)[0]
-        assert rank == shallow_relu_rank(d, counts.tolist(), len(x), bias=bias).n_eff
+        shallow = shallow_relu_rank(d, counts.tolist(), len(x), bias=bias).n_eff
         dead, active = stable_counts(spec, params, x)
         infinite_data = relu_rank_bound(d, h, bias=bias, dead=dead, always_active=active).n_eff
-        assert rank <= infinite_data
-        refined += rank < infinite_data
+        assert rank <= shallow <= infinite_data
+        refined += shallow < infinite_data
     if (d, load) in ((5, 2.0), (10, 2.0)):
         assert refined >= 2  # the refinement matters in these (measured: 2 to 5 of 8 seeds)
 
