@@ -64,10 +64,11 @@ problem (see :class:`!_NewtonStep`):
   minimum-norm step :math:`Z_I^+\Delta_I = Z_I^\top(Z_IZ_I^\top)^{-1}\Delta_I` through the
   float64 Cholesky factor of the :math:`|I|\times|I|` kernel matrix;
 - where a float64 factorisation fails or is numerically singular: the pseudo-inverse from a
-  batched symmetric eigendecomposition of the float64 :math:`H_I + \rho`
-  (``torch.linalg.eigh``, batched on CPU and CUDA, unlike the rank-deficient drivers of
-  ``torch.linalg.lstsq``), eigenvalues below :math:`16\max(N_\mathrm{data},
-  N_\mathrm{eff})\,\epsilon\,\lambda_\mathrm{max}` counted as zero.
+  batched SVD of the float64 :math:`[\Phi_I; \sqrt\rho\,\mathbb{1}]` (``torch.linalg.svd``,
+  batched on CPU and CUDA, unlike the rank-deficient drivers of ``torch.linalg.lstsq``; not
+  the eigendecomposition of :math:`H_I + \rho`, which squares the condition number),
+  singular values below :math:`16\max(N_\mathrm{data}, N_\mathrm{eff})\,\epsilon\,
+  \sigma_\mathrm{max}` counted as zero.
 
 The KKT residual below then measures the result against :math:`\Phi` itself.
 
@@ -720,8 +721,8 @@ class _NewtonStep:
       Cholesky factor of the ``|I| x |I|`` kernel matrix (padded with a unit diagonal to the
       largest ``|I|`` of the batch), exact for ``Phi_I`` of full row rank;
     - where these fail (and for the refinement of kernel steps): the pseudo-inverse of the
-      float64 ``H_I + ridge`` from ``torch.linalg.eigh``, eigenvalues below
-      ``16 max(n_data, n_eff) eps lambda_max`` counted as zero (*pseudo*).
+      float64 ``H_I + ridge`` from the SVD of ``[Phi_I; sqrt(ridge) 1]``, singular values
+      below ``16 max(n_data, n_eff) eps sigma_max`` counted as zero (*pseudo*).
 
     (A Woodbury correction of an older factor for the few rows that changed was tried on
     the CPU: it saved no measurable time at N_eff = 300 and was dropped.)
@@ -782,7 +783,7 @@ class _NewtonStep:
         scale = torch.diagonal(matrix, dim1=-2, dim2=-1).amax(-1)
         good = factor.ok & (factor.min_pivot > 1e3 * n_eff * _EPS64 * scale)
         if not bool(good.all()):
-            self._pseudo_inverse(rows[~good], matrix[~good])
+            self._pseudo_inverse(rows[~good])
         self.method[rows[~good]] = _PSEUDO
         self.position[rows[~good]] = -1
         self.step[rows[~good]] = self._eigen_solve(self.gradient[rows[~good]], rows[~good])
@@ -817,22 +818,39 @@ class _NewtonStep:
         step = _bmtv(chosen, coefficients)
         return step, ok & torch.isfinite(step).all(-1)
 
-    def _pseudo_inverse(self, rows: torch.Tensor, matrix: torch.Tensor) -> None:
-        """Store the pseudo-inverses of the float64 ``matrix`` (len(rows), n, n) of ``rows``."""
+    def _pseudo_inverse(self, rows: torch.Tensor) -> None:
+        r"""Store the pseudo-inverses of the float64 :math:`H_I + \rho` of ``rows``.
+
+        From the SVD of :math:`A = [\Phi_I; \sqrt\rho\,1]` (:math:`A^\top A = H_I + \rho`),
+        not from the eigendecomposition of :math:`H_I + \rho`: forming the Gram matrix squares
+        the condition number, and an eigenvalue cut at :math:`c\,\epsilon\,\lambda_\mathrm{max}`
+        drops singular values up to :math:`\sqrt{c\epsilon}\,\sigma_\mathrm{max}` (~1e-6)
+        that float64 resolves. With the gradient along such a direction the truncated Newton
+        point reproduces its active set without being stationary (an N* + 1 prefix of
+        teacher-test-cusp: sigma_min / sigma_max = 3.5e-8, KKT residual 3e-8). Singular values
+        below ``16 max(n_data, n_eff) eps sigma_max`` count as zero.
+        """
+        work = self.work
+        n_data, n_eff = work.y.shape[1], self.gradient.shape[-1]
+        order = torch.arange(n_data, device=self.device).expand(rows.numel(), n_data)
+        stacked = (work.features.pick(rows, order)
+                   * work.active[rows].unsqueeze(-1).to(torch.float64))
+        if self.ridge > 0:
+            root = np.sqrt(self.ridge) * torch.eye(n_eff, dtype=torch.float64,
+                                                   device=self.device)
+            stacked = torch.cat([stacked, root.expand(rows.numel(), n_eff, n_eff)], dim=1)
         with _single_threaded(self.device):
-            values, vectors = torch.linalg.eigh(matrix)
-        n_data, n_eff = self.work.y.shape[1], matrix.shape[-1]
-        cut = 16 * max(n_data, n_eff) * _EPS64 * values[..., -1:].clamp_min(0.0)
-        inverse = torch.where(values > cut, 1.0 / values, torch.zeros_like(values))
+            _, sigma, vh = torch.linalg.svd(stacked, full_matrices=False)
+        cut = 16 * max(n_data, n_eff) * _EPS64 * sigma[..., :1]
+        inverse = torch.where(sigma > cut, 1.0 / sigma.square(), torch.zeros_like(sigma))
         for i, row in enumerate(rows.tolist()):
-            self._eigen[row] = (vectors[i], inverse[i])
+            self._eigen[row] = (vh[i].mT, inverse[i])
 
     def _eigen_solve(self, rhs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         missing = [row for row in rows.tolist() if row not in self._eigen]
         if missing:
             where = torch.tensor(missing, dtype=torch.long, device=self.device)
-            self._pseudo_inverse(where, self.work.features.gram(
-                self.work.active[where], self.ridge, torch.float64, where))
+            self._pseudo_inverse(where)
         if not rows.numel():
             return torch.zeros_like(rhs)
         vectors = torch.stack([self._eigen[row][0] for row in rows.tolist()])

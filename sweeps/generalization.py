@@ -84,26 +84,31 @@ def nested_training_curve(params: dict) -> dict:
     return {"n_features": n_features, "n_star": int(n_star), "sizes": sizes, **columns}
 
 
-#: The grid per scale: ``groups`` of (psi, input dimensions, instances). Each instance draws
+#: The grid per scale: (psi, input dimension, instances). Each instance draws
 #: ``2.5 phi_c(psi)`` points per feature, so that its transition lies inside the data; an
 #: instance separable on all of them would fail loudly (:func:`.last_separable_size`) and be
-#: reported as a failed point. The psi = 1 group is the exception-rate scan of
+#: reported as a failed point. The psi = 1 sizes are the exception-rate scan of
 #: ``S1.test-cusp`` (N_eff = d; the rate is fitted at its two smallest sizes and tested at
-#: the others, with 400 instances per size at paper scale); every group feeds the location of
-#: the median curve's maximum. The quick grid keeps the hardest size, N_eff = 20.
+#: the others, with 400 instances per size at paper scale); every size feeds the location of
+#: the median curve's maximum (tested where a psi has 20 instances or more at every size).
+#: The quick grid has the paper grid's shape at small repetition, with the hardest sizes of
+#: the scan, N_eff = 20 and 40, at 20 instances.
 TEST_CUSP_GRIDS = {
-    "quick": {"groups": ((1.0, (20, 40, 80), 10),)},
-    "paper": {"groups": ((1.0, (20, 40, 80, 160), 400), (0.5, (40, 80, 160), 40),
-                         (2.0, (20, 40, 80), 40))},
-    "full": {"groups": ((1.0, (20, 40, 80, 160, 320), 1000), (0.5, (40, 80, 160, 320), 100),
-                        (2.0, (20, 40, 80, 160), 100))},
+    "quick": ((1.0, 20, 20), (1.0, 40, 20), (1.0, 80, 6), (1.0, 160, 2), (0.5, 40, 2),
+              (0.5, 80, 2), (0.5, 160, 2), (2.0, 20, 2), (2.0, 40, 2), (2.0, 80, 2)),
+    "paper": (*((1.0, d, 400) for d in (20, 40, 80, 160)),
+              *((0.5, d, 40) for d in (40, 80, 160)), *((2.0, d, 40) for d in (20, 40, 80))),
+    "full": (*((1.0, d, 1000) for d in (20, 40, 80, 160, 320)),
+             *((0.5, d, 100) for d in (40, 80, 160, 320)),
+             *((2.0, d, 100) for d in (20, 40, 80, 160))),
 }
 
-#: Root seeds: quick for development; paper and full drawn fresh for the third
-#: registration of ``S1.test-cusp`` (the first used 8_128 at every scale; the second,
-#: 923_874_880 / 129_378_526 with version 2, was withdrawn before its data were read, when a
-#: rounding bug of the hard-margin certificate was found).
-TEST_CUSP_ROOT_SEEDS = {"quick": 8_128, "paper": 212_099_151, "full": 160_501_262}
+#: Root seeds: quick for development; paper and full drawn fresh for the fourth
+#: registration of ``S1.test-cusp``. Earlier roots (not to be reused): 8_128 at every scale
+#: (registration 1); 923_874_880 / 129_378_526 (v2, withdrawn before its data were read);
+#: 212_099_151 / 160_501_262 (v3, whose data are reported: one point failed in the UNSAT
+#: solver's pseudo-inverse, fixed in v4).
+TEST_CUSP_ROOT_SEEDS = {"quick": 8_128, "paper": 1_629_167_622, "full": 1_369_681_108}
 
 
 TEST_CUSP_RATIOS = tuple(round(r, 3) for r in np.linspace(0.3, 2.0, 35))
@@ -114,14 +119,13 @@ def cusp_points(scale: str, root_seed: int) -> list[dict]:
     return [{"input_dim": d, "psi": psi, "max_load": round(2.5 * teacher_grid_centre(psi), 4),
              "n_test": 4000, "ratios": list(TEST_CUSP_RATIOS), "instance": i,
              "seed": derive_seed(root_seed, d, round(100 * psi), i)}
-            for psi, dims, instances in TEST_CUSP_GRIDS[scale]["groups"]
-            for d in dims for i in range(instances)]
+            for psi, d, instances in TEST_CUSP_GRIDS[scale] for i in range(instances)]
 
 
 TEST_CUSP_SWEEP = SweepSpec(
     name="teacher-test-cusp",
     function=nested_training_curve,
-    version="3",
+    version="4",
     grid=cusp_points,
     root_seeds=TEST_CUSP_ROOT_SEEDS,
     description="test loss of the vanishing-ridge linear model along nested training sets (S1)",

@@ -112,6 +112,15 @@ def test_the_verdict_fails_when_the_peak_extrapolates_elsewhere():
     assert not verdict.passed and verdict.measured > verdict.tolerance
 
 
+def test_a_psi_with_few_instances_is_reported_not_tested():
+    data = _data(rate_at_large=0.0)
+    rng = np.random.default_rng(3)
+    small = [_records(rng, 0.5, d, 5, 0.0, 1.0) for d in (40, 80, 160)]  # far from phi_c
+    verdict = LossCuspAtJamming().verdict(pd.concat([data, *small], ignore_index=True))
+    assert verdict.passed and verdict.details["peaks_tested"] == 2
+    assert abs(verdict.details["peak_z_psi_0.5"]) > verdict.tolerance
+
+
 def test_a_failed_point_fails_the_claim():
     data = _data(rate_at_large=0.0)
     data.attrs["failed_points"] = 1

@@ -407,6 +407,25 @@ def test_barely_separable_data_are_certified_or_not_converged(instance, n_star):
     assert solution.kkt_residual < 1e-12 and solution.n_delta >= 320 + 1
 
 
+def test_unsat_prefix_next_to_a_nearly_dependent_active_set_converges():
+    """Regression: teacher-test-cusp d = 80, psi = 1 (v3 paper instance 65), its N* + 1 = 193
+    prefix. A cold start meets an 80-point active set with sigma_min/sigma_max(Phi_I) =
+    3.5e-8; the eigh pseudo-inverse of Phi_I^T Phi_I (condition 8e14) dropped the direction
+    carrying the gradient and stopped at a non-stationary point (KKT 3e-8, N_Delta 80)."""
+    from jamming.simulate.features import random_feature_map
+
+    rng = np.random.default_rng(3781646003561731356)
+    weights, teacher = rng.standard_normal((80, 80)), rng.standard_normal(80)
+    inputs = rng.standard_normal((567, 80))
+    features = random_feature_map(inputs, weights)[:193]
+    labels = np.sign(inputs @ teacher)[:193]
+    solution = solve_quadratic_hinge(features, labels)
+    assert solution.converged and not solution.sat and solution.kkt_residual < 1e-13
+    assert solution.n_delta == 81
+    np.testing.assert_allclose(solution.loss, 25.2751007133, rtol=1e-9)
+    np.testing.assert_allclose(np.linalg.norm(solution.w), 203.701100540, rtol=1e-8)
+
+
 # --------------------------------------------------------------------------------------
 # warm starts and the path of nested prefixes
 # --------------------------------------------------------------------------------------

@@ -35,10 +35,8 @@ def test_cusp_points_are_distinct_and_seeded():
 
 def test_grids_scan_the_exception_rate_where_it_is_hardest():
     """psi = 1 at N_eff = 20, 40 (the forecast) and beyond (tested): 400 instances per size
-    at paper scale, and the hardest size, 20, in the quick grid too."""
-    for scale, sizes, instances in (("quick", {20, 40, 80}, 10),
-                                    ("paper", {20, 40, 80, 160}, 400)):
-        scan = [p for p in TEST_CUSP_SWEEP.points(scale) if p["psi"] == 1.0]
-        counts = {d: sum(p["input_dim"] == d for p in scan) for d in sizes}
-        assert set(p["input_dim"] for p in scan) == sizes
-        assert set(counts.values()) == {instances}, (scale, counts)
+    at paper scale; the quick grid keeps the hardest sizes, 20 and 40, at 20 instances."""
+    for scale, expected in (("quick", {20: 20, 40: 20, 80: 6, 160: 2}),
+                            ("paper", {20: 400, 40: 400, 80: 400, 160: 400})):
+        scan = [p["input_dim"] for p in TEST_CUSP_SWEEP.points(scale) if p["psi"] == 1.0]
+        assert {d: scan.count(d) for d in set(scan)} == expected
