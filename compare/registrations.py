@@ -90,11 +90,11 @@ REGISTRATIONS: dict[str, Registration] = {
                                             "2026-11-23"),
     "S1.fixed-points": _retroactive("4b4dcdffd8fabca9fe4d4e734fc9181ff813b92f", "2026-11-23"),
     "S1.test-cusp": Registration(
-        "ca391da0117c30a3875b5f085c1fd716c2b7b557", "2026-12-02",
-        {"teacher-test-cusp": ConfirmatorySeeds("3", {"paper": 212_099_151,
-                                                      "full": 160_501_262})},
-        note="registration 3: the statement of registration 2 with the hard-margin "
-             "certificate's rounding bug fixed (teacher-test-cusp v3), fresh seeds",
+        "3ebe68c6ff733276c0f61ee18d399df0abc10bc1", "2026-12-02",
+        {"teacher-test-cusp": ConfirmatorySeeds("4", {"paper": 1_629_167_622,
+                                                      "full": 1_369_681_108})},
+        note="registration 4: the UNSAT solver's pseudo-inverse fixed (the one failed point "
+             "of registration 3), B tested only with >= 20 instances per size; fresh seeds",
         previous=(
             _retroactive("4059ed725c434a4ec5137b8f6e3f03991571b7fa", "2026-11-23"),
             Registration(
@@ -106,7 +106,13 @@ REGISTRATIONS: dict[str, Registration] = {
                      "N_eff = 20); restated as (A) an exception rate fitted at N_eff = 20, "
                      "40 and not exceeded at 80, 160 and (B) the median curve's maximum "
                      "extrapolating to phi_c(psi); withdrawn before its data were read, "
-                     "when the simulator's hard-margin bug was found"))),
+                     "when the simulator's hard-margin bug was found"),
+            Registration(
+                "ca391da0117c30a3875b5f085c1fd716c2b7b557", "2026-12-02",
+                {"teacher-test-cusp": ConfirmatorySeeds("3", {"paper": 212_099_151,
+                                                              "full": 160_501_262})},
+                note="registration 3: the statement of registration 2 with the hard-margin "
+                     "fix; its data are reported (one point failed in the UNSAT solver)"))),
     "S2.support-vectors": Registration(
         "649e9265568937d37e63340246941bc91aa7c3fb", "2026-12-02",
         note="registered before its data; its root seed is shared by the scales (their "
