@@ -129,7 +129,7 @@ class ConfirmatorySeeds:
     Attributes
     ----------
     version : str
-        The sweep's :attr:`~jamming.sweeps.spec.SweepSpec.version` at registration: a
+        The sweep's ``version`` (:class:`~jamming.sweeps.spec.SweepSpec`) at registration: a
         simulator changed afterwards no longer produces the registered data.
     root_seeds : Mapping[str, int]
         Root seed per confirmatory scale (``paper``, ``full``; never ``quick``, the scale the
@@ -170,7 +170,7 @@ class Registration:
     date: str
     confirmatory: Mapping[str, ConfirmatorySeeds] = field(default_factory=dict)
     note: str = ""
-    previous: tuple[Registration, ...] = ()
+    previous: tuple = ()
 
     def __post_init__(self):
         if not re.fullmatch(r"[0-9a-f]{7,40}", self.commit):

@@ -45,7 +45,7 @@ SCAN_PSI = 1.0
 PEAK_GRID_STEP, PEAK_RESAMPLES, PEAK_SEED = 0.005, 200, 0
 #: Fewest instances at every size of a psi for its peak extrapolation to be tested: the
 #: bootstrap error of a median of a handful of curves is itself unreliable (two instances
-#: gave |z| = 8 at the quick scale); smaller groups are reported.
+#: gave ``|z| = 8`` at the quick scale); smaller groups are reported.
 MIN_PEAK_INSTANCES = 20
 
 

@@ -67,6 +67,7 @@ def _network(sweep: str) -> Registration:
                         previous=tuple(earlier))
 
 
+#: The ledger: claim id -> its current registration (earlier ones in ``previous``).
 REGISTRATIONS: dict[str, Registration] = {
     "S1.cover-finite-size": _retroactive("c257046bfc259826d359f99237cae1c278997574",
                                          "2026-11-23"),

@@ -31,8 +31,8 @@ class ClaimResult:
     table_quantity: str = ""
     discrepancy_unit: str = ""
     #: The claim's pre-registration (``None`` for a claim outside the ledger) and the kind
-    #: of data the verdict rests on at this scale (:meth:`~jamming.compare.claims.Claim.
-    #: data_kind`).
+    #: of data the verdict rests on at this scale
+    #: (:meth:`~jamming.compare.claims.Claim.data_kind`).
     registration: Registration | None = None
     data: str = "exploratory"
 

@@ -67,7 +67,7 @@ def _rank_and_activity(spec: NetworkSpec, n_data: int, rng) -> tuple[int, np.nda
 
 
 def smallest_pair_difference(active: np.ndarray) -> int:
-    """Fewest inputs on which two crossing neurons of a layer disagree, min |S_i xor S_j|.
+    """Fewest inputs on which two crossing neurons of a layer disagree, ``min |S_i xor S_j|``.
 
     Parameters
     ----------

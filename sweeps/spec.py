@@ -3,10 +3,11 @@
 A sweep is a *pure* function ``function(params) -> results`` (same params, same results: the
 seed is a parameter) over the parameter points that ``grid(scale, root_seed)`` lists for each
 scale. Every random number of a scale's points derives from that scale's root seed, declared in
-:attr:`SweepSpec.root_seeds`: a claim's pre-registration (:class:`jamming.compare.claims.
-Registration`) names the root seeds of its confirmatory data, so which data were drawn when is
-readable from the code, not from memory. The record key of a point is the SHA-256 of the
-sweep name, the ``version`` tag and the canonical JSON of its parameters
+``SweepSpec.root_seeds``: a claim's pre-registration
+(:class:`jamming.compare.claims.Registration`) names the root seeds of its confirmatory data,
+so which data were drawn when is readable from the code, not from memory. The record key of
+a point is the SHA-256 of the sweep name, the ``version`` tag and the canonical JSON of its
+parameters
 (:func:`jamming.sweeps.store.record_key`), so a stored result is found again whatever module
 the function lives in.
 """
@@ -26,8 +27,9 @@ def shared_root_seed(root_seed: int) -> dict[str, int]:
     """``root_seeds`` of a sweep whose scales all derive from one root.
 
     Its quick points may be paper points, and its seeds were seen while the package was
-    written: its data can only be exploratory (see :class:`jamming.compare.claims.
-    Registration`). A sweep that feeds a confirmatory claim draws a fresh root per scale.
+    written: its data can only be exploratory (see
+    :class:`jamming.compare.claims.Registration`). A sweep that feeds a confirmatory claim
+    draws a fresh root per scale.
     """
     return {scale: root_seed for scale in SCALES}
 
