@@ -265,11 +265,11 @@ class LossCuspAtJamming(Claim):
         """The per-size and per-psi numbers of the verdict as flat keys (for the paper)."""
         scalars = {}
         for row in rates.itertuples():
-            scalars[f"exceptions_neff_{row.n_eff}"] = int(row.exceptions)
-            scalars[f"instances_neff_{row.n_eff}"] = int(row.instances)
+            scalars[f"exceptions_neff_{int(row.n_eff)}"] = int(row.exceptions)
+            scalars[f"instances_neff_{int(row.n_eff)}"] = int(row.instances)
         for row in forecast.itertuples():
-            scalars[f"forecast_neff_{row.n_eff}"] = float(row.forecast)
-            scalars[f"allowed_neff_{row.n_eff}"] = int(row.allowed)
+            scalars[f"forecast_neff_{int(row.n_eff)}"] = float(row.forecast)
+            scalars[f"allowed_neff_{int(row.n_eff)}"] = int(row.allowed)
         for row in peaks.itertuples():
             tag = f"{row.psi:g}"
             scalars.update({f"peak_extrapolated_psi_{tag}": float(row.extrapolated),

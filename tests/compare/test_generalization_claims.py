@@ -100,6 +100,8 @@ def test_the_verdict_passes_when_exceptions_vanish_and_the_peak_sits_at_phi_c():
     verdict = LossCuspAtJamming().verdict(_data(rate_at_large=0.0))
     assert verdict.passed, verdict.details
     assert verdict.details["exception_scan"][0]["exceptions"] > 0
+    # flat keys for the paper's macros, named by integer sizes
+    assert verdict.details["exceptions_neff_20"] > 0 and "allowed_neff_160" in verdict.details
 
 
 def test_the_verdict_fails_when_exceptions_persist_at_large_size():
