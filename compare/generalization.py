@@ -338,6 +338,8 @@ class LossCuspAtJamming(Claim):
         ax.axhline(INSTANCE_LEVEL, color="0.5", lw=0.8, ls=":")
         ax.set(xscale="log", xlabel=r"$N_\mathrm{eff}$ ($\psi = 1$)",
                ylabel="exception rate")
+        ax.set_xticks(rates["n_eff"], [f"{int(n)}" for n in rates["n_eff"]])
+        ax.minorticks_off()
         ax.legend(fontsize=6)
 
     def _peak_panel(self, ax, peaks: pd.DataFrame) -> None:
