@@ -221,20 +221,31 @@ class Claim(abc.ABC):
 
         return REGISTRATIONS.get(self.id)
 
-    def data_kind(self, scale: str) -> str:
+    def data_kind(self, scale: str,
+                  record_commits: Mapping[str, set] | None = None) -> str:
         """``"confirmatory"`` or ``"exploratory"``: the data a verdict at ``scale`` rests on.
 
         Confirmatory when the claim reads at least one sweep and, for every sweep it reads,
         its registration reserved this scale's root seed and the sweep still has that seed
-        and version; exploratory otherwise (no registration, a claim without sampled data,
-        the quick scale, or seeds that changed after the registration).
+        and version, and (given ``record_commits``, the ``git_commit`` of the records each
+        sweep returned) every record was computed at the registration commit or a
+        descendant of it (:func:`~jamming.sweeps.runner.commit_descends_from`; a record of
+        unknown or unverifiable commit does not count). Exploratory otherwise: no
+        registration, a claim without sampled data, the quick scale, seeds that changed
+        after the registration, or records older than it.
         """
         from jamming.sweeps.catalog import get_sweep
+        from jamming.sweeps.runner import commit_descends_from
 
-        reserved = self.registration.confirmatory if self.registration else {}
+        registration = self.registration
+        reserved = registration.confirmatory if registration else {}
         confirmed = [
             name in reserved and reserved[name].version == get_sweep(name).version
             and reserved[name].root_seeds.get(scale) == get_sweep(name).root_seeds[scale]
+            and (record_commits is None or all(
+                isinstance(commit, str)
+                and commit_descends_from(commit, registration.commit) is True
+                for commit in record_commits.get(name, {None})))
             for name in self.sweeps]
         return "confirmatory" if confirmed and all(confirmed) else "exploratory"
 

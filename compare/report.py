@@ -77,6 +77,7 @@ def check_claims(claims: Iterable[Claim], scale: str, runner: SweepRunner, *,
         for claim in bar:
             bar.set_postfix_str(claim.id, refresh=False)
             start = time.perf_counter()
+            first = len(getattr(runner, "summaries", []))
             data = claim.simulate(scale, runner)
             verdict = claim.verdict(data)
             if figure_folder is not None:
@@ -84,12 +85,27 @@ def check_claims(claims: Iterable[Claim], scale: str, runner: SweepRunner, *,
             result = ClaimResult(claim.id, claim.statement, scale, verdict,
                                  time.perf_counter() - start, claim.gating,
                                  claim.table_quantity, claim.discrepancy_unit,
-                                 claim.registration, claim.data_kind(scale))
+                                 claim.registration,
+                                 claim.data_kind(scale, _record_commits(runner, first)))
             results.append(result)
             if style == "lines":
                 progress_line(f"claim {result.claim_id}: {_verdict_word(result).lower()} "
                               f"({result.seconds:.1f} s)")
     return results
+
+
+def _record_commits(runner, first: int) -> dict[str, set] | None:
+    """The ``git_commit`` of the records each sweep returned since ``runner.summaries[first]``
+    (``None`` for a runner that keeps no summaries or no store)."""
+    summaries, store = getattr(runner, "summaries", None), getattr(runner, "store", None)
+    if summaries is None or store is None:
+        return None
+    commits: dict[str, set] = {}
+    for summary in summaries[first:]:
+        commits.setdefault(summary.name, set()).update(
+            record.meta.get("git_commit") for record in store.records(summary.name,
+                                                                      summary.keys))
+    return commits
 
 
 def _number(value: float) -> str:

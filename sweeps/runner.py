@@ -34,20 +34,36 @@ from jamming.sweeps.spec import SweepSpec
 from jamming.sweeps.store import Record, Store
 
 
+def _git(*args: str) -> subprocess.CompletedProcess | None:
+    """``git ARGS`` in the checkout this package runs from; ``None`` where git cannot run."""
+    try:
+        return subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent,
+                              capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def commit_descends_from(commit: str, ancestor: str) -> bool | None:
+    """Whether ``commit`` is ``ancestor`` or a descendant of it in this checkout's history.
+
+    ``None`` when it cannot be told (no git, or a commit this checkout does not know): the
+    provenance of a record computed at ``commit`` is then unverified.
+    """
+    known = _git("cat-file", "-e", f"{commit}^{{commit}}")
+    if known is None or known.returncode != 0:
+        return None
+    result = _git("merge-base", "--is-ancestor", ancestor, commit)
+    return None if result is None or result.returncode not in (0, 1) else result.returncode == 0
+
+
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str | None:
     """The commit of the checkout this package runs from, or ``None`` outside git."""
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
+    result = _git("rev-parse", "HEAD")
+    if result is None or result.returncode != 0:
         return None
-    return (result.stdout.strip() or None) if result.returncode == 0 else None
+    return result.stdout.strip() or None
 
 
 @dataclass(frozen=True)

@@ -148,3 +148,17 @@ def test_seed_pattern_matches_literals_only():
     pattern = re.compile(seed_pattern(20_261_261))
     assert pattern.search("{'paper': 20_261_261}") and pattern.search("x = 20261261")
     assert not pattern.search("120_261_261") and not pattern.search("20_261_2610")
+
+
+def test_confirmatory_data_were_computed_at_or_after_the_registration(history):
+    """A record computed before the registration commit (or of unknown commit) is not
+    confirmatory, whatever its seed."""
+    lazy = registry()["S2.lazy-limit"]
+    commit = lazy.registration.commit
+    parent = history("rev-parse", f"{commit}^").stdout.strip()
+    assert lazy.data_kind("paper", {"lazy-limit": {commit}}) == "confirmatory"
+    head = history("rev-parse", "HEAD").stdout.strip()
+    assert lazy.data_kind("paper", {"lazy-limit": {commit, head}}) == "confirmatory"
+    assert lazy.data_kind("paper", {"lazy-limit": {commit, parent}}) == "exploratory"
+    assert lazy.data_kind("paper", {"lazy-limit": {None}}) == "exploratory"
+    assert lazy.data_kind("paper", {"lazy-limit": {"0" * 40}}) == "exploratory"  # unknown

@@ -110,7 +110,7 @@ def _fake_claim(claim_id: str, passed: bool):
     return SimpleNamespace(id=claim_id, statement="s", gating=True, table_quantity="",
                            discrepancy_unit="", simulate=lambda scale, runner: None,
                            verdict=lambda data: verdict, registration=None,
-                           data_kind=lambda scale: "exploratory")
+                           data_kind=lambda scale, commits=None: "exploratory")
 
 
 def test_check_claims_logs_one_line_per_claim_off_a_terminal(capsys):
