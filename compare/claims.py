@@ -146,6 +146,25 @@ class ConfirmatorySeeds:
 
 
 @dataclass(frozen=True)
+class Amendment:
+    """A change to a registered claim's code after its registration commit, declared.
+
+    Attributes
+    ----------
+    commit : str
+        Hash (7 to 40 hex digits) of the commit that changed the claim's class or its
+        module's code (docstrings aside).
+    reason : str
+        What changed and why it leaves the registered statistic and tolerance as they were
+        (reported details, figure, table text, an equivalent refactor), or says that it
+        does not.
+    """
+
+    commit: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Registration:
     """When a claim's prediction, statistic and tolerance were fixed, and on which data.
 
@@ -164,6 +183,9 @@ class Registration:
         What was fixed, and for a re-registration what changed since the previous one and why.
     previous : tuple of Registration
         Earlier registrations of the claim, oldest first (kept for the record and the paper).
+    amendments : tuple of Amendment
+        Every later commit that changed the code of a claim with confirmatory data (the
+        ledger tests compare the class and its module, docstrings aside, commit by commit).
     """
 
     commit: str
@@ -171,6 +193,7 @@ class Registration:
     confirmatory: Mapping[str, ConfirmatorySeeds] = field(default_factory=dict)
     note: str = ""
     previous: tuple = ()
+    amendments: tuple = ()
 
     def __post_init__(self):
         if not re.fullmatch(r"[0-9a-f]{7,40}", self.commit):
@@ -180,12 +203,14 @@ class Registration:
 
     def as_json(self) -> dict:
         """``{"commit", "date", "note", "confirmatory": {sweep: {"version", "root_seeds"}},
-        "previous": [...]}``."""
+        "previous": [...], "amendments": [{"commit", "reason"}]}``."""
         return {"commit": self.commit, "date": self.date, "note": self.note,
                 "confirmatory": {name: {"version": seeds.version,
                                         "root_seeds": dict(seeds.root_seeds)}
                                  for name, seeds in self.confirmatory.items()},
-                "previous": [r.as_json() for r in self.previous]}
+                "previous": [r.as_json() for r in self.previous],
+                "amendments": [{"commit": a.commit, "reason": a.reason}
+                               for a in self.amendments]}
 
 
 class Claim(abc.ABC):

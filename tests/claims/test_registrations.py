@@ -6,7 +6,10 @@ history, e.g. an installed wheel); the others need only the code.
 
 from __future__ import annotations
 
+import ast
 import datetime
+import hashlib
+import inspect
 import subprocess
 from pathlib import Path
 
@@ -162,3 +165,59 @@ def test_confirmatory_data_were_computed_at_or_after_the_registration(history):
     assert lazy.data_kind("paper", {"lazy-limit": {commit, parent}}) == "exploratory"
     assert lazy.data_kind("paper", {"lazy-limit": {None}}) == "exploratory"
     assert lazy.data_kind("paper", {"lazy-limit": {"0" * 40}}) == "exploratory"  # unknown
+
+
+def code_fingerprint(source: str, class_name: str) -> str:
+    """SHA-256 of a claim's code in its module: its class and every module-level statement
+    except imports and other classes, with docstrings removed (comments never reach the
+    AST)."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    parts = [ast.dump(stmt) for stmt in tree.body
+             if not isinstance(stmt, (ast.Import, ast.ImportFrom))
+             and not (isinstance(stmt, ast.ClassDef) and stmt.name != class_name)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def code_changes(claim, since: str, git_command) -> list[str]:
+    """The commits after ``since`` that changed the claim's code fingerprint."""
+    path = str(Path(inspect.getsourcefile(type(claim))).resolve().relative_to(REPO))
+    name = type(claim).__name__
+    previous = code_fingerprint(git_command("show", f"{since}:{path}").stdout, name)
+    changed = []
+    for commit in git_command("rev-list", "--reverse", f"{since}..HEAD", "--",
+                              path).stdout.split():
+        current = code_fingerprint(git_command("show", f"{commit}:{path}").stdout, name)
+        if current != previous:
+            changed.append(commit)
+        previous = current
+    return changed
+
+
+@pytest.mark.parametrize("claim_id", sorted(c for c, r in REGISTRATIONS.items()
+                                            if r.confirmatory))
+def test_every_change_to_a_registered_claims_code_is_declared(claim_id, history):
+    """The statistic and tolerance are pinned: a commit after the registration that changes
+    the claim's class or its module's code must be listed, with its reason, among the
+    registration's amendments; and every amendment listed is such a commit."""
+    claim = registry()[claim_id]
+    registration = claim.registration
+    changed = code_changes(claim, registration.commit, history)
+    declared = [a.commit for a in registration.amendments]
+    undeclared = [c[:10] for c in changed if not any(c.startswith(d) for d in declared)]
+    unused = [d for d in declared if not any(c.startswith(d) for c in changed)]
+    assert (undeclared, unused) == ([], []), claim_id
+
+
+def test_the_fingerprint_sees_code_and_ignores_docstrings():
+    source = 'X = 1\n\nclass A:\n    """doc"""\n    t = 0.5\n\nclass B:\n    u = 1\n'
+    same = source.replace('"""doc"""', '"""other words"""').replace("u = 1", "u = 2")
+    assert code_fingerprint(source, "A") == code_fingerprint(same, "A")
+    assert code_fingerprint(source, "A") != code_fingerprint(source.replace("0.5", "0.05"), "A")
+    assert code_fingerprint(source, "A") != code_fingerprint(source.replace("X = 1", "X = 2"),
+                                                             "A")
