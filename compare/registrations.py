@@ -129,12 +129,22 @@ REGISTRATIONS: dict[str, Registration] = {
                 note="registration 3: the statement of registration 2 with the hard-margin "
                      "fix; its data are reported (one point failed in the UNSAT solver)"))),
     "S2.support-vectors": Registration(
-        "649e9265568937d37e63340246941bc91aa7c3fb", "2026-12-02",
-        note="registered before its data; its root seed is shared by the scales (their "
-             "instances differ), so its data count as exploratory under the ledger's rule"),
+        "5afd1091bc441d95be9609f0ef302c0cc519fef5", "2026-12-02",
+        {"support-vectors": ConfirmatorySeeds("2", {"paper": 532_919_427,
+                                                     "full": 1_478_855_464})},
+        note="registration 2: statement unchanged, fresh per-scale seeds (v2)",
+        previous=(Registration(
+            "649e9265568937d37e63340246941bc91aa7c3fb", "2026-12-02",
+            note="registered before its data; its root seed was shared by the scales "
+                 "(their instances differ), so its data count as exploratory"),)),
     "S2.support-vectors-rf": Registration(
-        "649e9265568937d37e63340246941bc91aa7c3fb", "2026-12-02",
-        note="registered with S2.support-vectors; exploratory for the same reason"),
+        "5afd1091bc441d95be9609f0ef302c0cc519fef5", "2026-12-02",
+        {"support-vectors": ConfirmatorySeeds("2", {"paper": 532_919_427,
+                                                     "full": 1_478_855_464})},
+        note="registration 2, with S2.support-vectors",
+        previous=(Registration(
+            "649e9265568937d37e63340246941bc91aa7c3fb", "2026-12-02",
+            note="registered with S2.support-vectors; exploratory for the same reason"),)),
     "S2.isostatic-features": _TRAINED,
     "S2.sv-meets-unsat": _TRAINED,
     "S2.cusp-origin": Registration(
