@@ -50,3 +50,68 @@ def test_resolution_needs_both_sides_and_distinct_neurons():
     assert not resolved(record, 0, 4)
     record["pair_differences"] = np.array([2])
     assert not resolved(record, 0, 3)
+
+
+# --- S1.teacher-threshold (registration 2) ------------------------------------------------
+
+
+def _teacher_data(limits, slope=3.0, bend=0.0, trials=4000, width=0.08, dims=(40, 80, 160)):
+    """Expected (noise-free) separable counts of a probit whose crossing is
+    ``limit + slope / N_eff + bend / sqrt(N_eff)`` at each psi and size."""
+    from scipy.stats import norm
+
+    rows = []
+    for psi, limit in limits.items():
+        for d in dims:
+            n_eff = round(psi * d)
+            crossing = limit + slope / n_eff + bend / np.sqrt(n_eff)
+            for load in np.linspace(0.85, 1.15, 9) * limit:
+                p = norm.cdf((crossing - load) / (width * limit))
+                rows.append({"psi": psi, "input_dim": d, "load": load, "trials": trials,
+                             "n_separable": int(round(trials * p))})
+    data = pd.DataFrame(rows)
+    data.attrs["failed_points"] = 0
+    return data
+
+
+def _phi_c(psi):
+    from jamming.compare.features import TeacherThreshold
+
+    return TeacherThreshold().theory()["phi_c"](psi)
+
+
+def test_teacher_crossings_on_the_registered_line_pass():
+    from jamming.compare.features import TeacherThreshold
+
+    verdict = TeacherThreshold().verdict(_teacher_data({p: _phi_c(p) for p in (0.5, 1, 2)}))
+    assert verdict.passed, verdict.details
+    assert verdict.measured < 1.0 and not verdict.details["psis_with_poor_fit"]
+    assert len(verdict.details["other_exponents"]) == 6
+
+
+def test_teacher_limit_away_from_phi_c_fails():
+    from jamming.compare.features import TeacherThreshold
+
+    limits = {p: _phi_c(p) for p in (0.5, 1, 2)} | {1: _phi_c(1) + 0.15}
+    verdict = TeacherThreshold().verdict(_teacher_data(limits))
+    assert not verdict.passed and verdict.measured > verdict.tolerance
+
+
+def test_teacher_crossings_off_the_line_fail_the_goodness_of_fit():
+    """A strongly bent finite-size shift: the limit can be right, the line is not."""
+    from jamming.compare.features import TeacherThreshold
+
+    data = _teacher_data({p: _phi_c(p) for p in (0.5, 1, 2)}, slope=-60.0, bend=12.0,
+                         trials=20_000)
+    verdict = TeacherThreshold().verdict(data)
+    assert not verdict.passed
+    assert verdict.details["psis_with_poor_fit"]
+
+
+def test_teacher_with_two_sizes_says_the_fit_is_unchecked():
+    from jamming.compare.features import TeacherThreshold
+
+    data = _teacher_data({p: _phi_c(p) for p in (0.5, 1, 2)}, dims=(40, 80))
+    verdict = TeacherThreshold().verdict(data)
+    assert verdict.details["psis_without_fit_check"] == [0.5, 1, 2]
+    assert "0 of 3 lines" in verdict.justification
