@@ -96,8 +96,13 @@ REGISTRATIONS: dict[str, Registration] = {
     "S1.relu-rank-finite-data": _retroactive("378684d40cad6a12f3a4f9db1dc452e49f25a8e3",
                                              "2026-11-23"),
     "S1.ntk-cover": _retroactive("0e0be86601a61ded6c0e74680806dcb32bf96e55", "2026-11-23"),
-    "S1.teacher-threshold": _retroactive("0e0be86601a61ded6c0e74680806dcb32bf96e55",
-                                         "2026-11-23"),
+    "S1.teacher-threshold": Registration(
+        "7ab68ecefc195e48c4d99e53c241909701d3ff0a", "2026-12-02",
+        {"teacher-separability": ConfirmatorySeeds("1", {"paper": 2_142_158_066,
+                                                         "full": 1_330_095_351})},
+        note="registration 2 (issue 13): a third size (d = 160) and a goodness-of-fit test "
+             "of the 1/N_eff extrapolation; other finite-size exponents reported; fresh seeds",
+        previous=(_retroactive("0e0be86601a61ded6c0e74680806dcb32bf96e55", "2026-11-23"),)),
     "S1.square-interpolation": _retroactive("4b4dcdffd8fabca9fe4d4e734fc9181ff813b92f",
                                             "2026-11-23"),
     "S1.fixed-points": _retroactive("4b4dcdffd8fabca9fe4d4e734fc9181ff813b92f", "2026-11-23"),
