@@ -179,8 +179,11 @@ def relu_rank_trial(params: dict) -> dict:
     -------
     dict
         ``rank`` (:func:`.numerical_rank` of the empirical-NTK features), ``n_parameters``
-        (P), ``n_data``, and the array ``active_counts`` (int64, shape ``(width,)``): for
-        each hidden neuron the number of data points where its pre-activation is > 0.
+        (P), ``n_data``, and the arrays ``active_counts`` (int64, shape ``(width,)``): for
+        each hidden neuron the number of data points where its pre-activation is > 0;
+        ``patterns`` (bool, shape ``(m, width)``): the distinct activation patterns of the
+        data (which neurons are active at a point), and ``pattern_counts`` (int64, shape
+        ``(m,)``): how many points carry each.
     """
     rng = np.random.default_rng(params["seed"])
     # a point without biases carries b_std = 1.0 too (in its seed), unused
@@ -188,30 +191,35 @@ def relu_rank_trial(params: dict) -> dict:
                        bias=params["bias"], b_std=params["b_std"] if params["bias"] else 0.0)
     n_data = int(params["load"]) * spec.n_parameters
     rank, active = _rank_and_activity(spec, n_data, rng)
+    patterns, pattern_counts = np.unique(active[0], axis=0, return_counts=True)
     return {"rank": rank, "n_parameters": spec.n_parameters, "n_data": n_data,
-            "active_counts": active[0].sum(axis=0).astype(np.int64)}
+            "active_counts": active[0].sum(axis=0).astype(np.int64),
+            "patterns": patterns, "pattern_counts": pattern_counts.astype(np.int64)}
 
 
 #: (bias, input_dim, width, b_std) per scale; loads N_data / P and seeds per point below.
-#: Only d >= 3 and N_data >= 2 P: the regime where registration 1 of
-#: ``S1.relu-rank-finite-data`` claimed the finite-data count exact (refuted: it is an upper
-#: bound, :func:`jamming.theory.parameters.shallow_relu_rank`). Biases, and sigma_b = 2, make
-#: neurons whose active or inactive side holds fewer than d + 1 points common, the cases
-#: where the finite-data count differs from the infinite-data one.
+#: Biases, and sigma_b = 2, make neurons whose active or inactive side holds fewer than d + 1
+#: points common, and N_data = P leaves many activation patterns with few points: the cases
+#: where :func:`jamming.theory.parameters.activation_pattern_rank` differs from the
+#: neuron-by-neuron count :func:`~jamming.theory.parameters.shallow_relu_rank` (the quick grid
+#: keeps the hardest, d = 3 with sigma_b = 2).
 RELU_RANK_CASES = {
-    "quick": [(True, 5, 8, 2.0), (True, 10, 8, 2.0), (False, 5, 8, 1.0)],
+    "quick": [(True, 3, 8, 2.0), (True, 5, 8, 2.0), (True, 10, 8, 2.0), (False, 5, 8, 1.0)],
     "paper": [(True, d, h, b) for d in (3, 5, 10, 20) for h in (8, 16, 32) for b in (1.0, 2.0)]
     + [(False, d, h, 1.0) for d in (3, 5, 10, 20) for h in (8, 16, 32)],
 }
 RELU_RANK_CASES["full"] = RELU_RANK_CASES["paper"]
-RELU_RANK_LOADS = {"quick": (2, 3), "paper": (2, 3), "full": (2, 3)}
+RELU_RANK_LOADS = {"quick": (1, 2, 3), "paper": (1, 2, 3), "full": (1, 2, 3)}
 #: Networks per point, with biases and without (bias-free hyperplanes all pass through the
-#: origin, so their caps are never small: they check only the infinite-data part).
+#: origin, so their caps are never small).
 RELU_RANK_SEEDS = {"quick": (2, 1), "paper": (10, 5), "full": (40, 10)}
+#: Root seeds: quick the old shared root; paper and full drawn fresh for registration 2 of
+#: ``S1.relu-rank-finite-data``.
+RELU_RANK_ROOT_SEEDS = {"quick": 14_142, "paper": 764_956_070, "full": 241_488_520}
 
 
 def relu_rank_grid(scale: str, root_seed: int) -> list[dict]:
-    """Networks of the finite-data rank sweep: cases x loads x seeds (root seed 14_142)."""
+    """Networks of the finite-data rank sweep: cases x loads x seeds."""
     points = []
     for bias, d, h, b_std in RELU_RANK_CASES[scale]:
         for load in RELU_RANK_LOADS[scale]:
@@ -226,10 +234,11 @@ def relu_rank_grid(scale: str, root_seed: int) -> list[dict]:
 RELU_RANK_SWEEP = SweepSpec(
     name="relu-rank-finite-data",
     function=relu_rank_trial,
-    version="1",
+    version="2",
     grid=relu_rank_grid,
-    root_seeds=shared_root_seed(14_142),
-    description="Jacobian rank and per-neuron active counts, one-hidden-layer ReLU (S1)",
+    root_seeds=RELU_RANK_ROOT_SEEDS,
+    description="Jacobian rank, per-neuron active counts and the activation patterns, "
+                "one-hidden-layer ReLU (S1)",
 )
 
 # ------------------------------------------------------------------------------------------

@@ -72,6 +72,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from scipy.stats import f as f_distribution
 
 from jamming.theory.activations import subset
@@ -437,6 +438,120 @@ def shallow_relu_rank(input_dim: int, active_counts, n_data: int, *,
                    f"{caps} dimensions (min(d + beta, cap size) each); {always} always-active "
                    f"and the mostly active ones give {min(k, spare)} of the affine functions.")
     return EffectiveParameters(n_eff=min(rank, n_data), n_weights=n_weights,
+                               n_symmetries=n_weights - rank, explanation=explanation)
+
+
+#: The prime of :func:`activation_pattern_rank`'s exact arithmetic, the largest below
+#: :math:`2^{62}` (FLINT's ``nmod_mat`` works modulo any word-size integer).
+PATTERN_RANK_PRIME = 2**62 - 57
+
+
+def activation_pattern_rank(input_dim: int, patterns, counts=None, *, bias: bool = False,
+                            seed: int = 0) -> EffectiveParameters:
+    r"""Jacobian rank of a one-hidden-layer ReLU network from its activation patterns.
+
+    Exact for data in general position given their patterns, where
+    :func:`shallow_relu_rank` (which counts each neuron separately) is an upper bound.
+
+    **Theorem.** Let the data points carry the activation patterns :math:`A(n)\subseteq
+    \{1..h\}` (the neurons with a positive pre-activation at :math:`x_n`), and let
+    :math:`\tilde x_n = (x_n, \beta)\in\mathbb{R}^k`, :math:`k = d+\beta`. Then
+
+    .. math::
+
+        \operatorname{rank} J \;\le\; N_\mathcal{A} = \min_{\mathcal{S}}\Big(
+            k\,\operatorname{rank}_\mathbb{R}\{\mathbb{1}_A : A\in\mathcal{S}\}
+            + \#\{n : A(n)\notin\mathcal{S}\}\Big),
+
+    the minimum over sets :math:`\mathcal{S}` of patterns, with equality for almost every
+    data set with these patterns (inputs on the sphere :math:`S^{d-1}`, :math:`d\ge2`, or
+    with a density), and readout weights :math:`a_i\ne0`.
+
+    *Proof.* The Jacobian columns of neuron :math:`i` (input weights and bias:
+    :math:`a_iD_i\tilde X`; readout: :math:`D_i\tilde X\tilde w_i`) span
+    :math:`\operatorname{range}(D_i\tilde X)`, so :math:`\operatorname{rank}J =
+    \operatorname{rank}[D_1\tilde X,\dots,D_h\tilde X]`, whose row :math:`n` is
+    :math:`\mathbb{1}_{A(n)}\otimes\tilde x_n`, a vector of the subspace
+    :math:`W_{A(n)} = \mathbb{1}_{A(n)}\otimes\mathbb{R}^k` (no output bias). Vectors chosen
+    generically in given subspaces :math:`W_1,\dots,W_N` have rank
+    :math:`\min_{T}\big(\dim\sum_{n\in T}W_n + N - |T|\big)` (the matroid induced by the
+    polymatroid :math:`T\mapsto\dim\sum_{n\in T}W_n`: Lovász 1977, Mason 1977), and
+    :math:`\dim\sum_{n\in T}W_{A(n)} = k\operatorname{rank}\{\mathbb{1}_{A(n)}:n\in T\}`;
+    a minimising :math:`T` contains all points of each pattern it meets. The rank is lower
+    semicontinuous, so every data set has at most the generic rank. A maximal minor is
+    multilinear in :math:`\tilde x_1,\dots,\tilde x_N`, and the points :math:`(x, \beta)`
+    of an open piece of the sphere span :math:`\mathbb{R}^k`; so a minor not identically
+    zero is not identically zero on any product of activation cells, and vanishes there on
+    a null set only. :math:`\square`
+
+    Two cases recover the counts before it: a neuron's own subspace has dimension
+    :math:`\min(k, |S_i|)` (:math:`\mathcal{S}` the patterns outside :math:`S_i`), and two
+    neurons share :math:`\max(0, k - |S_i\,\triangle\,S_j|)` dimensions, the pair deficit
+    that :func:`shallow_relu_rank` misses.
+
+    The minimum is evaluated as the rank, over the field :math:`\mathbb{F}_p`
+    (:data:`PATTERN_RANK_PRIME`), of the rows :math:`\mathbb{1}_{A(n)}\otimes g_n` with
+    :math:`g_n` uniform in :math:`\mathbb{F}_p^k` (at most :math:`k` rows per pattern
+    matter), by FLINT's exact ``nmod_mat.rank`` (``python-flint``; chosen over a hand-written
+    elimination for its speed, about 1 s at 2000 x 700). The result is never above
+    :math:`N_\mathcal{A}` and, by the Schwartz–Zippel lemma, below it with probability at
+    most :math:`N_\mathcal{A}/p < 10^{-15}` for :math:`N_\mathcal{A}\le 10^3`.
+
+    Parameters
+    ----------
+    input_dim : int
+        :math:`d \ge 1`.
+    patterns : array_like of bool, shape (m, h)
+        Activation patterns, one row per data point, or one per distinct pattern with
+        ``counts``.
+    counts : array_like of int, shape (m,), optional
+        How many data points carry each row's pattern (default: one each).
+    bias : bool
+        Hidden biases (:math:`\beta = 1`).
+    seed : int
+        Seed of the random field elements (the result does not depend on it, except with
+        the probability above).
+
+    Returns
+    -------
+    EffectiveParameters
+        ``n_eff`` the rank :math:`N_\mathcal{A}` (at most the number of points),
+        ``n_weights`` :math:`P = h(d+\beta+1)`.
+
+    References
+    ----------
+    L. Lovász, "Flats in matroids and geometric graphs", in *Combinatorial Surveys*
+    (Academic Press, 1977), pp. 45–86. J. H. Mason, "Matroids as the study of geometrical
+    configurations", in *Higher Combinatorics* (Reidel, 1977), pp. 133–176.
+    """
+    d = _check_count("input_dim", input_dim)
+    k = d + _check_bias(bias)
+    table = np.asarray(patterns)
+    if table.ndim != 2 or table.shape[1] < 1 or table.dtype != bool:
+        raise ValueError(f"patterns must be a 2-d bool array with one column per hidden "
+                         f"neuron; got dtype {table.dtype} and shape {table.shape}")
+    multiplicity = (np.ones(len(table), dtype=np.int64) if counts is None
+                    else np.asarray(counts, dtype=np.int64))
+    if multiplicity.shape != (len(table),) or np.any(multiplicity < 0):
+        raise ValueError(f"counts must be {len(table)} non-negative integers, one per "
+                         f"pattern; got {counts!r}")
+    width = table.shape[1]
+    distinct, inverse = np.unique(table[multiplicity > 0], axis=0, return_inverse=True)
+    points = np.bincount(inverse.ravel(), weights=multiplicity[multiplicity > 0],
+                         minlength=len(distinct)).astype(np.int64)
+    live = distinct.any(axis=0)  # neurons active on some point; the others add nothing
+    rows = np.repeat(distinct[:, live], np.minimum(points, k), axis=0).astype(np.int64)
+    rank = 0
+    if rows.size:
+        from flint import nmod_mat  # lazy: only this function needs python-flint
+
+        draws = np.random.default_rng(seed).integers(0, PATTERN_RANK_PRIME, size=(len(rows), k))
+        matrix = (rows[:, :, None] * draws[:, None, :]).reshape(len(rows), -1)
+        rank = nmod_mat(*matrix.shape, matrix.ravel().tolist(), PATTERN_RANK_PRIME).rank()
+    n_weights = parameter_count(d, width, bias=bias)
+    explanation = (f"generic rank of {len(rows)} rows 1_A (x) x over {len(distinct)} "
+                   f"activation patterns of {int(live.sum())} live neurons (k = {k})")
+    return EffectiveParameters(n_eff=rank, n_weights=n_weights,
                                n_symmetries=n_weights - rank, explanation=explanation)
 
 

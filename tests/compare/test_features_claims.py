@@ -115,3 +115,35 @@ def test_teacher_with_two_sizes_says_the_fit_is_unchecked():
     verdict = TeacherThreshold().verdict(data)
     assert verdict.details["psis_without_fit_check"] == [0.5, 1, 2]
     assert "0 of 3 lines" in verdict.justification
+
+
+# --- S1.relu-rank-finite-data (registration 2) -------------------------------------------
+
+
+def _rank_rows(*triples):
+    """Rows (rank, predicted, shallow) of the finite-data rank claim."""
+    data = pd.DataFrame([{"input_dim": 3, "width": 8, "bias": True, "b_std": 2.0, "load": 1,
+                          "seed": i, "n_data": 40, "rank": r, "predicted": p, "shallow": s,
+                          "infinite_data": s} for i, (r, p, s) in enumerate(triples)])
+    data.attrs["failed_points"] = 0
+    return data
+
+
+def test_the_rank_claim_needs_every_network_on_the_pattern_count():
+    from jamming.compare.features import FiniteDataReluRank
+
+    claim = FiniteDataReluRank()
+    assert claim.verdict(_rank_rows((30, 30, 32), (40, 40, 40))).passed
+    verdict = claim.verdict(_rank_rows((29, 30, 32), (40, 40, 40)))
+    assert not verdict.passed and verdict.measured == 1
+    assert verdict.details["mismatching_networks"][0]["rank"] == 29
+    assert not claim.verdict(_rank_rows((31, 30, 32))).passed  # above the count: no pass
+
+
+def test_the_rank_claim_must_reach_networks_where_the_counts_differ():
+    """If the pattern count never differs from the neuron-by-neuron count, the data cannot
+    tell the theorem from the refuted registration 1: no pass."""
+    from jamming.compare.features import FiniteDataReluRank
+
+    verdict = FiniteDataReluRank().verdict(_rank_rows((40, 40, 40), (32, 32, 32)))
+    assert not verdict.passed and verdict.details["below_the_shallow_count"] == 0

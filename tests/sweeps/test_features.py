@@ -37,24 +37,30 @@ def test_relu_rank_trial_against_a_closed_form_jacobian():
         jacobian = np.hstack(blocks)
         assert jacobian.shape == (n_data, spec.n_parameters)
         assert result["rank"] == np.linalg.matrix_rank(jacobian)
+        distinct, counts = np.unique(z > 0, axis=0, return_counts=True)
+        assert np.array_equal(result["patterns"], distinct)
+        assert np.array_equal(result["pattern_counts"], counts)
+        assert result["pattern_counts"].sum() == n_data
         assert result["n_parameters"] == spec.n_parameters and result["n_data"] == n_data
         counts = result["active_counts"]
         assert counts.dtype == np.int64 and counts.shape == (5,)
         assert np.array_equal(counts, np.sum(z > 0, axis=0))
 
 
-def test_relu_rank_grid_stays_where_the_finite_data_count_is_claimed_exact():
-    """d >= 3 and N_data >= 2P only; fresh seeds, unlike those of the jacobian-rank sweep."""
+def test_relu_rank_grid_reaches_scarce_data_with_fresh_seeds():
+    """d >= 3, N_data = P to 3P, with and without biases; fresh seeds, unlike those of the
+    jacobian-rank sweep; the quick grid keeps the scarce-data regime (d = 3, N_data = P)."""
     from jamming.sweeps.features import JACOBIAN_RANK_SWEEP, RELU_RANK_SWEEP
 
     for scale in ("quick", "paper", "full"):
         grid = RELU_RANK_SWEEP.points(scale)
-        assert all(p["input_dim"] >= 3 and p["load"] >= 2 for p in grid)
+        assert all(p["input_dim"] >= 3 and p["load"] in (1, 2, 3) for p in grid)
         assert {p["bias"] for p in grid} == {False, True}
+        assert any(p["input_dim"] == 3 and p["load"] == 1 and p["bias"] for p in grid)
         seeds = [p["seed"] for p in grid]
         assert len(set(seeds)) == len(seeds)
         assert not set(seeds) & {p["seed"] for p in JACOBIAN_RANK_SWEEP.points(scale)}
-    assert len(RELU_RANK_SWEEP.points("quick")) <= 12
+    assert len(RELU_RANK_SWEEP.points("quick")) <= 24
 
 
 def test_smallest_pair_difference_against_brute_force():
