@@ -93,8 +93,14 @@ REGISTRATIONS: dict[str, Registration] = {
              "upper bound otherwise; the depth-2 half that could not fail replaced by an "
              "attainment rate; fresh seeds",
         previous=(_retroactive("0e0be86601a61ded6c0e74680806dcb32bf96e55", "2026-11-23"),)),
-    "S1.relu-rank-finite-data": _retroactive("378684d40cad6a12f3a4f9db1dc452e49f25a8e3",
-                                             "2026-11-23"),
+    "S1.relu-rank-finite-data": Registration(
+        "58eff936e7a3f357ea19d57781c5c8f024436f63", "2026-12-02",
+        {"relu-rank-finite-data": ConfirmatorySeeds("2", {"paper": 764_956_070,
+                                                          "full": 241_488_520})},
+        note="registration 2 (issue 13): the activation-pattern count, a theorem, replaces "
+             "the neuron-by-neuron count (refuted, an upper bound); N_data = P added; "
+             "fresh seeds",
+        previous=(_retroactive("378684d40cad6a12f3a4f9db1dc452e49f25a8e3", "2026-11-23"),)),
     "S1.ntk-cover": _retroactive("0e0be86601a61ded6c0e74680806dcb32bf96e55", "2026-11-23"),
     "S1.teacher-threshold": Registration(
         "7ab68ecefc195e48c4d99e53c241909701d3ff0a", "2026-12-02",
