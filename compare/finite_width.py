@@ -12,9 +12,15 @@ r"""S3 claims on finite-width corrections to the infinite-width kernel picture.
     :math:`f(t) = y + e^{-\eta K t}(f_0 - y)`, so that the time step is not part of the gap),
     on train and test points, with a gap that decays as :math:`h^{-1}` for a smooth
     activation (Lee et al. 2019; seeds 001, 002).
-``S3.lazy-ratio`` (open)
-    Seed 002's statement :math:`\kappa = \|y(w_0) - \tilde y\|\,\|\nabla^2 y\|/\|\nabla y\|^2
-    = O(1/h)`, tested as the exponent :math:`-1` in the networks' own (NTK) parametrisation.
+``S3.lazy-ratio`` (open, registration 2)
+    The lazy ratio :math:`\kappa = \|y(w_0) - \tilde y\|\,\|\nabla^2 y\|/\|\nabla y\|^2` and
+    its factors, measured on the same networks in two parametrisations: standard (LeCun-type
+    initialisation, seed 002's setting) :math:`\kappa\sim h^{-1}`,
+    :math:`\|\nabla y\|^2\sim h`, :math:`\|\nabla^2y\|\sim h^0`; NTK
+    :math:`\kappa\sim h^{-1/2}`, :math:`\|\nabla y\|^2\sim h^0`,
+    :math:`\|\nabla^2y\|\sim h^{-1/2}`, times :math:`(\log h)^{1/2}` for erf.
+    Registration 1 tested :math:`-1` in the NTK parametrisation, where the claim's own
+    statement expected :math:`-1/2`.
 
 Exponent fits
 -------------
@@ -22,21 +28,23 @@ For each quantity :math:`q` the mean over independent networks at each width and
 standard error give :math:`\log\bar q` with error :math:`\mathrm{se}/\bar q`; these are fitted
 by weighted least squares to :math:`\log\bar q = a + s\log h + c/h`: a power law times the
 first finite-width correction :math:`1 + c/h` (the kernel is an average over :math:`h`
-neurons, so the corrections to these moments are a series in :math:`1/h`). The standard
-error of :math:`s` is the fit's, from the seeds' errors, scaled by the Birge ratio
-:math:`\sqrt{\chi^2/\mathrm{dof}}` when it exceeds 1; :math:`\chi^2` is reported. This fit
-model and the scale factor were chosen on an exploratory run with independent seeds at the
-paper widths, before the paper-scale run. At depth
-1, :math:`\mathbb{E}K_h(0) = K_\infty` exactly, so :math:`\|K_h(0) - K_\infty\|_F` is a pure
-fluctuation (no :math:`O(1/h)` mean shift to separate).
+neurons, so the corrections to these moments are a series in :math:`1/h`), with a predicted
+logarithmic factor divided out where there is one. The standard error of :math:`s` is the
+fit's, from the seeds' errors. Registration 2 (issue 13) of the three claims: the Birge
+inflation of that error on a poor fit is gone, and every tested fit must also describe its
+means, residual :math:`\chi^2` p-value at least the family level over the number of tested
+fits; fresh seeds. At depth 1, :math:`\mathbb{E}K_h(0) = K_\infty` exactly, so
+:math:`\|K_h(0) - K_\infty\|_F` is a pure fluctuation (no :math:`O(1/h)` mean shift to
+separate).
 """
 
 from __future__ import annotations
 
-import math
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2 as chi2_distribution
 
 from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
@@ -50,18 +58,24 @@ SWEEP = "finite-width"
 GAP_STEPS = (50, 100, 200)
 
 
-def power_law_fit(widths, means, ses) -> dict:
-    r"""Weighted fit of :math:`\log\bar q = a + s\log h + c/h`; ``slope``, ``se``, ``chi2``.
+def power_law_fit(widths, means, ses, log_power: float = 0.0) -> dict:
+    r"""Weighted fit of :math:`\log\bar q - \lambda\log\log h = a + s\log h + c/h`.
 
-    Errors of :math:`\log\bar q` are ``ses / means`` (delta method). With as many widths as
-    parameters the fit is exact (``dof`` 0) and the standard errors still follow from the
-    errors of the points. When :math:`\chi^2 > \mathrm{dof} > 0` the slope's standard error
-    is multiplied by the Birge ratio :math:`\sqrt{\chi^2/\mathrm{dof}}` (the scatter of the
-    means exceeds their seed errors: heavy-tailed per-network values or residual corrections
-    in :math:`h`); ``se_statistical`` is the unscaled one.
+    Errors of :math:`\log\bar q` are ``ses / means`` (delta method); :math:`\lambda`
+    (``log_power``) divides out a predicted logarithmic factor :math:`(\log h)^\lambda`.
+    The standard error of the slope is the one of the points' errors, never inflated by a
+    poor fit (registration 1 scaled it by the Birge ratio, which made a poor fit easier to
+    pass); the residual :math:`\chi^2`, its ``dof`` (widths minus 3) and ``p_value`` (nan
+    at dof 0) say whether the model describes the means at all.
+
+    Returns
+    -------
+    dict
+        ``intercept``, ``slope``, ``correction`` (c), ``se`` (of the slope), ``chi2``,
+        ``dof``, ``p_value``, ``log_power``.
     """
     h = np.asarray(widths, dtype=float)
-    y = np.log(np.asarray(means, dtype=float))
+    y = np.log(np.asarray(means, dtype=float)) - log_power * np.log(np.log(h))
     sigma = np.asarray(ses, dtype=float) / np.asarray(means, dtype=float)
     design = np.column_stack([np.ones_like(h), np.log(h), 1.0 / h])
     weights = 1.0 / sigma ** 2
@@ -69,11 +83,11 @@ def power_law_fit(widths, means, ses) -> dict:
     coefficients = covariance @ design.T @ (weights * y)
     residuals = (y - design @ coefficients) / sigma
     chi2, dof = float(residuals @ residuals), int(h.size - 3)
-    statistical = float(np.sqrt(covariance[1, 1]))
-    factor = max(1.0, math.sqrt(chi2 / dof)) if dof > 0 else 1.0
     return {"intercept": float(coefficients[0]), "slope": float(coefficients[1]),
-            "correction": float(coefficients[2]), "se": statistical * factor,
-            "se_statistical": statistical, "chi2": chi2, "dof": dof}
+            "correction": float(coefficients[2]), "se": float(np.sqrt(covariance[1, 1])),
+            "chi2": chi2, "dof": dof,
+            "p_value": float(chi2_distribution.sf(chi2, dof)) if dof > 0 else float("nan"),
+            "log_power": float(log_power)}
 
 
 def _linear_recursion(kernel, f0_train, f0_test, targets, eta, steps):
@@ -93,6 +107,32 @@ def _linear_recursion(kernel, f0_train, f0_test, targets, eta, steps):
         train = train - eta * np.einsum("sij,sj->si", k_train, residual)
         test = test - eta * np.einsum("sij,sj->si", k_test, residual)
     return np.stack(out_train, axis=1), np.stack(out_test, axis=1)
+
+
+#: Suffixes of the lazy-ratio columns per parametrisation (the sweep's field names).
+PARAMETERIZATIONS = {"ntk": "", "standard": "_standard"}
+
+
+def _lazy_factors(record) -> dict[str, np.ndarray]:
+    """Per parametrisation: kappa, |Dy|^2, |D^2 y| and the residual, over the first networks.
+
+    The Hessian norm is the neuron-by-neuron one (``hessian_block``), and kappa is computed
+    with it; the power-iteration value (``hessian_power``) and, for ReLU, the closed form
+    (``hessian_exact``, NaN for erf) are kept for the checks.
+    """
+    residual = np.asarray(record["residual_norm"], dtype=float)
+    factors = {"residual": residual}
+    for suffix in PARAMETERIZATIONS.values():
+        block = np.asarray(record[f"hessian_block{suffix}"], dtype=float)
+        exact = record.get(f"hessian_exact{suffix}")
+        jacobian2 = np.asarray(record[f"jacobian_norm{suffix}"], dtype=float) ** 2
+        factors |= {f"kappa{suffix}": residual * block / jacobian2,
+                    f"hessian{suffix}": block, f"jacobian2{suffix}": jacobian2,
+                    f"hessian_power{suffix}": np.asarray(record[f"hessian_norm{suffix}"],
+                                                         dtype=float),
+                    f"hessian_exact{suffix}": np.asarray(exact, dtype=float)
+                    if isinstance(exact, np.ndarray) else np.full(residual.shape, np.nan)}
+    return factors
 
 
 def _per_network(frame: pd.DataFrame) -> pd.DataFrame:
@@ -120,11 +160,12 @@ def _per_network(frame: pd.DataFrame) -> pd.DataFrame:
                                                     eta, steps)
             gaps[name] = (np.linalg.norm(train - lin_train, axis=2) / scale[:, None],
                           np.linalg.norm(test - lin_test, axis=2) / scale[:, None])
-        kappa = np.asarray(record["kappa"])
+        lazy = _lazy_factors(record)
         for s in range(kernel0.shape[0]):
             row = {"activation": activation, "width": width, "network": s,
-                   "fluctuation": fluctuation[s], "drift": drift[s],
-                   "kappa": kappa[s] if s < kappa.size else np.nan}
+                   "fluctuation": fluctuation[s], "drift": drift[s]}
+            row |= {name: values[s] if s < values.size else np.nan
+                    for name, values in lazy.items()}
             for step in GAP_STEPS:
                 i = steps.index(step)
                 for name in ("own", "inf"):
@@ -136,40 +177,69 @@ def _per_network(frame: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
-def _fit(data: pd.DataFrame, activation: str, column: str) -> dict:
+def _fit(data: pd.DataFrame, activation: str, column: str, log_power: float = 0.0) -> dict:
     subset = data[data["activation"] == activation].dropna(subset=[column])
     stats = subset.groupby("width")[column].agg(["mean", "std", "count"])
     se = stats["std"] / np.sqrt(stats["count"])
-    fit = power_law_fit(stats.index.to_numpy(), stats["mean"], se)
+    fit = power_law_fit(stats.index.to_numpy(), stats["mean"], se, log_power)
     return {"activation": activation, "quantity": column, **fit,
             "widths": [int(w) for w in stats.index], "means": [float(m) for m in stats["mean"]],
             "ses": [float(v) for v in se]}
 
 
-def _tested(fits: list[dict], predictions: list[float]) -> tuple[pd.DataFrame, float, float]:
+class Tested(NamedTuple):
+    """Exponent fits against their predictions (:func:`_tested`)."""
+
+    table: pd.DataFrame
+    max_z: float
+    threshold: float
+    #: Fits whose residual chi2 p-value is below ``gof_level`` (quantity names).
+    poor_fits: list
+    gof_level: float
+
+    @property
+    def passed(self) -> bool:
+        return self.max_z <= self.threshold and not self.poor_fits
+
+
+def _tested(fits: list[dict], predictions: list[float]) -> Tested:
+    """z of each slope against its prediction (Bonferroni) and each fit's goodness of fit."""
     table = pd.DataFrame([{k: v for k, v in fit.items() if k not in ("widths", "means", "ses")}
                           for fit in fits])
     table["predicted"] = predictions
     table["z"] = (table["slope"] - table["predicted"]) / table["se"]
-    threshold = bonferroni_threshold(len(table))
-    return table, float(table["z"].abs().max()), threshold
+    gof_level = FAMILY_LEVEL / len(table)
+    poor = table[(table["dof"] > 0) & (table["p_value"] < gof_level)]
+    return Tested(table, float(table["z"].abs().max()), bonferroni_threshold(len(table)),
+                  [f"{a} {q}" for a, q in zip(poor["activation"], poor["quantity"],
+                                              strict=True)], gof_level)
+
+
+def _gof_text(tested: Tested) -> str:
+    return (f"every fit's residual chi2 must have p >= {tested.gof_level:.2g} (no inflation "
+            f"of the slope's error); poor fits: {', '.join(tested.poor_fits) or 'none'}")
 
 
 def _simulate(scale: str, runner: SweepRunner) -> pd.DataFrame:
     return _per_network(runner.run(SWEEP, scale, arrays=True))
 
 
-def _plot_fits(ax, data, column, predicted, label):
+def _plot_fits(ax, data, column, predicted, label, log_powers=None):
+    """Means against width per activation, the fitted curve and (dotted) the predicted slope
+    through the widest point; ``log_powers`` maps an activation to its (log h)^lambda."""
     for i, activation in enumerate(sorted(data["activation"].unique())):
-        fit = _fit(data, activation, column)
+        log_power = (log_powers or {}).get(activation, 0.0)
+        fit = _fit(data, activation, column, log_power)
         h = np.asarray(fit["widths"], dtype=float)
         ax.errorbar(h, fit["means"], yerr=fit["ses"], fmt="o", ms=3, mfc="white",
                     color=f"C{i}", label=f"{activation}: slope {fit['slope']:.2f}")
         grid = np.geomspace(h.min(), h.max(), 50)
+        logs = log_power * np.log(np.log(grid))
         ax.plot(grid, np.exp(fit["intercept"] + fit["slope"] * np.log(grid)
-                             + fit["correction"] / grid), "-", lw=0.8, color=f"C{i}")
+                             + fit["correction"] / grid + logs), "-", lw=0.8, color=f"C{i}")
         if predicted is not None:
-            anchor = fit["means"][-1] * (grid / h[-1]) ** predicted
+            anchor = (fit["means"][-1] * (grid / h[-1]) ** predicted
+                      * np.exp(logs - log_power * np.log(np.log(h[-1]))))
             ax.plot(grid, anchor, ":", lw=0.8, color="0.3")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -188,7 +258,8 @@ class WidthScaling(Claim):
         "For one-hidden-layer networks in the NTK parametrisation, ||K_h(0) - K_inf||_F "
         "decays as h^{-1/2} (erf and ReLU) and the kernel drift ||K_h(T) - K_h(0)||_F over "
         "a fixed training time eta*T decays as h^{-1} for the smooth activation erf; the "
-        "ReLU drift exponent is measured (seed 001)."
+        "ReLU drift exponent is measured (seed 001). Registration 2: each fit must also "
+        "describe its means (no inflation of the slope's error), fresh seeds."
     )
     sweeps = (SWEEP,)
 
@@ -207,23 +278,23 @@ class WidthScaling(Claim):
         """Largest :math:`|z|` of the three exponents against theory, Bonferroni over three."""
         fits = [_fit(data, "erf", "fluctuation"), _fit(data, "relu", "fluctuation"),
                 _fit(data, "erf", "drift")]
-        table, max_z, threshold = _tested(fits, [-0.5, -0.5, -1.0])
-        reported = [_fit(data, "relu", "drift"), _fit(data, "erf", "kappa"),
-                    _fit(data, "relu", "kappa")]
+        tested = _tested(fits, [-0.5, -0.5, -1.0])
+        table, max_z, threshold = tested.table, tested.max_z, tested.threshold
+        reported = [_fit(data, "relu", "drift")]
         failed = data.attrs.get("failed_points", 0)
         return Verdict(
             quantity="largest |z| of fitted width exponents (fluctuation erf/relu, drift erf)",
             predicted=0.0, measured=max_z, discrepancy=max_z, tolerance=threshold,
-            passed=bool(max_z <= threshold and failed == 0),
+            passed=bool(tested.passed and failed == 0),
             justification=(
                 "per width, mean and standard error over independent networks of "
                 "|K_h(0)-K_inf|_F/|K_inf|_F (a pure fluctuation at depth 1: E K_h(0) = K_inf) "
                 "and of |K_h(T)-K_h(0)|_F/|K_h(0)|_F at fixed eta*T; log-mean fitted by "
                 "weighted least squares to a + s log h + c/h (power law with its first 1/h "
-                "correction; se(s) scaled by sqrt(chi2/dof) when above 1); "
+                "correction); "
                 f"z = (s - predicted)/se(s), Bonferroni over {len(table)} tests "
-                f"at family-wise {FAMILY_LEVEL}. The ReLU drift exponent and the lazy ratio "
-                "exponents are reported, not tested"),
+                f"at family-wise {FAMILY_LEVEL}; {_gof_text(tested)}. The ReLU drift "
+                "exponent is reported, not tested"),
             details={"tested": table.round(6).to_dict(orient="records"),
                      "reported": [{k: (round(v, 6) if isinstance(v, float) else v)
                                    for k, v in fit.items() if k not in ("means", "ses")}
@@ -251,7 +322,8 @@ class LinearizedTraining(Claim):
         "Gradient descent on the square loss of a wide one-hidden-layer erf network follows "
         "the linear function-space flow f_{t+1} = f_t - eta K_h(0)(f_t - y) on train and "
         "test points, with a relative gap |f_net(t) - f_lin(t)|/|f_0 - y| that decays as "
-        "h^{-1} (Lee et al. 2019; seeds 001, 002)."
+        "h^{-1} (Lee et al. 2019; seeds 001, 002). Registration 2: each fit must also "
+        "describe its means (no inflation of the slope's error), fresh seeds."
     )
     sweeps = (SWEEP,)
 
@@ -268,7 +340,8 @@ class LinearizedTraining(Claim):
         """Largest :math:`|z|` of the erf gap exponents (train/test, three times) against -1."""
         fits = [_fit(data, "erf", f"gap_own_{where}_{step}")
                 for where in ("train", "test") for step in GAP_STEPS]
-        table, max_z, threshold = _tested(fits, [-1.0] * len(fits))
+        tested = _tested(fits, [-1.0] * len(fits))
+        table, max_z, threshold = tested.table, tested.max_z, tested.threshold
         reported = ([_fit(data, "relu", f"gap_own_{where}_{GAP_STEPS[-1]}")
                      for where in ("train", "test")]
                     + [_fit(data, a, f"gap_inf_{where}_{GAP_STEPS[-1]}")
@@ -282,17 +355,17 @@ class LinearizedTraining(Claim):
                      "(erf; train and test; three times) against -1",
             predicted=-1.0, measured=float(table.loc[table["z"].abs().idxmax(), "slope"]),
             discrepancy=max_z, tolerance=threshold,
-            passed=bool(max_z <= threshold and failed == 0),
+            passed=bool(tested.passed and failed == 0),
             justification=(
                 "the linearised prediction is the exact discrete recursion with each "
                 "network's own K_h(0) and f_0 (so the time step is not part of the gap); per "
                 "width, mean and standard error over networks of the relative gap, log-mean "
-                "fitted to a + s log h + c/h (se scaled by sqrt(chi2/dof) when above 1); "
+                "fitted to a + s log h + c/h; "
                 "predicted -1: the kernel drift is O(1/h) and "
                 "the second-order Taylor term of f is odd in the readout weights, so both "
                 f"enter at O(1/h); Bonferroni over {len(table)} tests at family-wise "
-                f"{FAMILY_LEVEL}. Gaps with K_inf (initial-kernel fluctuation, expected "
-                "h^{-1/2}) and the ReLU gaps are reported, not tested"),
+                f"{FAMILY_LEVEL}; {_gof_text(tested)}. Gaps with K_inf (initial-kernel "
+                "fluctuation, expected h^{-1/2}) and the ReLU gaps are reported, not tested"),
             details={"tested": table.round(6).to_dict(orient="records"),
                      "reported": [{k: (round(v, 6) if isinstance(v, float) else v)
                                    for k, v in fit.items() if k not in ("means", "ses")}
@@ -312,53 +385,121 @@ class LinearizedTraining(Claim):
         return fig
 
 
+#: Registered width exponents of the lazy ratio and its factors, per parametrisation:
+#: (kappa, |Dy|^2, |D^2 y|); the erf NTK Hessian, and so its kappa, carry (log h)^(1/2).
+LAZY_EXPONENTS = {"ntk": (-0.5, 0.0, -0.5), "standard": (-1.0, 1.0, 0.0)}
+#: Power lambda of the (log h)^lambda factor, per (activation, parametrisation), for the
+#: Hessian norm and kappa: the largest of h Gaussian readout weights, max_i |a_i| ~
+#: sqrt(2 log h), multiplies the erf second-derivative block, which dominates at NTK scale.
+LAZY_LOG_POWERS = {("erf", "ntk"): 0.5}
+
+
 class LazyRatio(Claim):
-    """Seed 002's kappa = O(1/h), tested in the NTK parametrisation (open)."""
+    """The lazy ratio and its factors against width, in two parametrisations (open)."""
 
     id = "S3.lazy-ratio"
-    table_quantity = r"width exponent of the lazy ratio $\kappa$"
+    table_quantity = r"largest $|z|$ of the width exponents of $\kappa$ and $\|\nabla y\|^2$"
     discrepancy_unit = r"$|z|$"
     statement = (
-        "Hypothesis (seed 002): the lazy-training ratio kappa = |y(w0) - y~| |D^2 y| / |Dy|^2 "
-        "of a one-hidden-layer network decays as 1/h, here in the NTK parametrisation of "
-        "the networks (where |Dy|^2 = O(1) and |D^2 y| ~ h^{-1/2} up to logarithms, so "
-        "h^{-1/2} is expected instead; the seed's 1/m is for LeCun initialisation in the "
-        "standard parametrisation, and kappa is not invariant under reparametrisation)."
+        "Hypothesis (registration 2): on the same one-hidden-layer networks (erf, ReLU; no "
+        "biases), the lazy ratio kappa = |y(w0) - y~| |D^2 y| / |Dy|^2 and its factors "
+        "scale with the width as h^-1, h^+1, h^0 for (kappa, |Dy|^2, |D^2 y|) in the "
+        "standard parametrisation with LeCun-type initialisation (seed 002's 1/m) and as "
+        "h^-1/2, h^0, h^-1/2 in the NTK parametrisation, where the erf Hessian and kappa "
+        "carry a factor (log h)^(1/2). Tested: the exponents of kappa and |Dy|^2 (8 fits) "
+        "within the Bonferroni |z|, each fit's residual chi2 p >= 0.01/8, no failed point; "
+        "Hessian norms neuron by neuron (block-diagonal Hessian), equal to the closed form "
+        "for ReLU and never below a 3-start power iteration. The Hessian exponents are "
+        "reported, not tested: the norm is a maximum over the h neurons, whose approach to "
+        "its limit is no power series in 1/h."
     )
     sweeps = (SWEEP,)
     gating = False
 
     def theory(self) -> Prediction:
-        return Prediction("The hypothesised exponent.", {"kappa exponent (seed 002)": -1.0})
+        return Prediction("The exponents of (kappa, |Dy|^2, |D^2 y|) per parametrisation, "
+                          "and the log factors.",
+                          {"exponents": LAZY_EXPONENTS, "log powers": LAZY_LOG_POWERS})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
-        """Per network kappa (first n_kappa networks of each width)."""
+        """Per network (the first n_kappa of each width): kappa and its factors, both
+        parametrisations."""
         return _simulate(scale, runner)
 
+    def _fits(self, data, names) -> tuple[list[dict], list[float]]:
+        """Fits of the named factors, and their predicted exponents (LAZY_EXPONENTS)."""
+        fits, predictions = [], []
+        for activation in ("erf", "relu"):
+            for parameterization, suffix in PARAMETERIZATIONS.items():
+                log_power = LAZY_LOG_POWERS.get((activation, parameterization), 0.0)
+                for name, exponent in zip(("kappa", "jacobian2", "hessian"),
+                                          LAZY_EXPONENTS[parameterization], strict=True):
+                    if name in names:
+                        power = 0.0 if name == "jacobian2" else log_power
+                        fits.append(_fit(data, activation, name + suffix, power))
+                        predictions.append(exponent)
+        return fits, predictions
+
     def verdict(self, data) -> Verdict:
-        """Largest :math:`|z|` of the kappa exponents (erf, relu) against -1."""
-        fits = [_fit(data, a, "kappa") for a in ("erf", "relu")]
-        table, max_z, threshold = _tested(fits, [-1.0, -1.0])
-        against_half = ((table["slope"] + 0.5) / table["se"]).round(3).tolist()
+        """Largest :math:`|z|` of the 8 exponents of kappa and |Dy|^2, each fit's chi2, the
+        Hessian checks, and no failed point; the Hessian exponents are reported."""
+        tested = _tested(*self._fits(data, ("kappa", "jacobian2")))
+        hessian = _tested(*self._fits(data, ("hessian",)))
+        failed = data.attrs.get("failed_points", 0)
+        lazy = data.dropna(subset=["hessian"])
+        relu = lazy[lazy["activation"] == "relu"]
+        # the neuron-by-neuron norm must reach the closed form (ReLU) and never fall below
+        # the power iteration over all parameters (both are attained values), to 1e-6
+        missed = {p: int((np.abs(relu["hessian" + s] - relu["hessian_exact" + s])
+                          > 1e-6 * relu["hessian_exact" + s]).sum()
+                         + (lazy["hessian_power" + s] > lazy["hessian" + s] * (1 + 1e-6)).sum())
+                  for p, s in PARAMETERIZATIONS.items()}
+        power_short = {p: int((lazy["hessian_power" + s] < lazy["hessian" + s] * (1 - 1e-6))
+                              .sum()) for p, s in PARAMETERIZATIONS.items()}
+        worst = tested.table.loc[tested.table["z"].abs().idxmax()]
         return Verdict(
-            quantity="largest |z| of the width exponent of kappa against -1",
-            predicted=-1.0, measured=float(table.loc[table["z"].abs().idxmax(), "slope"]),
-            discrepancy=max_z, tolerance=threshold, passed=bool(max_z <= threshold),
+            quantity="largest |z| of the width exponents of kappa and |Dy|^2 (erf, ReLU; "
+                     "NTK and standard parametrisations)",
+            predicted=float(worst["predicted"]), measured=float(worst["slope"]),
+            discrepancy=tested.max_z, tolerance=tested.threshold,
+            passed=bool(tested.passed and failed == 0 and not any(missed.values())),
             justification=(
-                "kappa per network with |D^2 y| by power iteration on Hessian-vector products "
-                "(a certified lower bound); log-mean over networks fitted to "
-                "a + s log h + c/h (se scaled by sqrt(chi2/dof) when above 1); "
-                f"Bonferroni over {len(table)} tests at family-wise "
-                f"{FAMILY_LEVEL}. Open: the -1 of seed 002 refers to another parametrisation"),
-            details={"tested": table.round(6).to_dict(orient="records"),
-                     "z_against_minus_half": against_half},
+                "per width, mean and standard error over networks, log-mean fitted to "
+                "a + s log h + c/h after dividing out (log h)^(1/2) for the erf NTK Hessian "
+                f"and kappa; Bonferroni over {len(tested.table)} tests at family-wise "
+                f"{FAMILY_LEVEL}; {_gof_text(tested)}; Hessian norms neuron by neuron, "
+                "which must equal the closed form for ReLU and never fall below the power "
+                f"iteration (missed: {missed['ntk']} NTK, {missed['standard']} standard); "
+                f"the power iteration with 3 starts fell short of them in "
+                f"{power_short['ntk']} (NTK) and {power_short['standard']} (standard) of "
+                f"{len(lazy)} networks"),
+            details={"tested": tested.table.round(6).to_dict(orient="records"),
+                     "poor_fits": tested.poor_fits,
+                     "hessian_exponents_reported": hessian.table.round(6).to_dict(
+                         orient="records"),
+                     "residual": [{k: v for k, v in _fit(data, a, "residual").items()
+                                   if k in ("activation", "slope", "se", "chi2", "dof")}
+                                  for a in ("erf", "relu")],
+                     "networks": int(len(lazy)),
+                     "hessian_block_missed": missed,
+                     "power_iteration_short": power_short,
+                     "failed_points": failed},
         )
 
     def figure(self, data):
-        """kappa against width with the fitted slopes and the hypothesised -1."""
+        """kappa and its factors against width, both parametrisations, with the fits."""
         with styled() as plt:
-            fig, ax = plt.subplots(figsize=(3.6, 2.8), constrained_layout=True)
-            _plot_fits(ax, data, "kappa", -1.0, r"$\kappa$")
+            fig, axes = plt.subplots(2, 3, figsize=(7.0, 4.6), constrained_layout=True)
+            for row, (parameterization, suffix) in enumerate(PARAMETERIZATIONS.items()):
+                for ax, name, label, exponent in zip(
+                        axes[row], ("kappa", "jacobian2", "hessian"),
+                        (r"$\kappa$", r"$\|\nabla y\|^2$", r"$\|\nabla^2 y\|$"),
+                        LAZY_EXPONENTS[parameterization], strict=True):
+                    logs = ({} if name == "jacobian2" else
+                            {a: LAZY_LOG_POWERS.get((a, parameterization), 0.0)
+                             for a in ("erf", "relu")})
+                    _plot_fits(ax, data, name + suffix, exponent,
+                               f"{label} ({parameterization})", logs)
         return fig
 
 

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from jamming.simulate.activations import torch_activation
 from jamming.simulate.networks import (
     DenseNetwork,
     as_inputs,
@@ -246,3 +247,174 @@ def lazy_training_ratio(network: DenseNetwork, params: dict, inputs, targets, *,
                                   **hessian_options).norm
     jacobian = jacobian_operator_norm(network, params, inputs, device=device)
     return LazyRatio(residual * hessian / jacobian ** 2, residual, hessian, jacobian)
+
+
+def shallow_relu_hessian_norm(network: DenseNetwork, params: dict, inputs) -> np.ndarray:
+    r"""Exact :math:`\|\nabla^2 y\|` of one-hidden-layer ReLU networks without biases.
+
+    With :math:`f(x) = c_2\sum_i a_i\,\mathrm{relu}(c_1 w_i\cdot x)` (:math:`c_1, c_2` the
+    forward multipliers of the parametrisation), the only non-zero second derivatives are
+    :math:`\partial_{a_i}\partial_{w_i}f = c_1c_2\,\mathbb{1}[w_i\cdot x > 0]\,x`, so
+    :math:`H(c) = \sum_\mu c_\mu\nabla^2 f(x_\mu)` is block diagonal over the neurons with
+    blocks :math:`\begin{pmatrix}0 & b_i\\ b_i^\top & 0\end{pmatrix}`,
+    :math:`b_i = c_1c_2X_{S_i}^\top c` (:math:`S_i` the inputs that activate neuron
+    :math:`i`), of norm :math:`\|b_i\|`. Hence
+
+    .. math::
+
+        \|\nabla^2 y\| = \max_{\|c\|=1}\max_i\|b_i\| = c_1c_2\max_i\sigma_\max(X_{S_i}),
+
+    the largest singular value of the data matrix restricted to a neuron's active set: the
+    quantity :func:`output_hessian_norm` bounds from below by power iteration (the ReLU
+    kink is a null set for generic inputs, and ignored as in autograd).
+
+    Parameters
+    ----------
+    network : DenseNetwork
+        Depth 1, ``relu``, no biases; any parametrisation.
+    params : dict of str to torch.Tensor
+        A parameter set (:func:`.init_networks`).
+    inputs : array_like, shape (n_data, d)
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_networks,)
+    """
+    if network.depth != 1 or network.activations != ("relu",) or any(network.biases):
+        raise ValueError("shallow_relu_hessian_norm needs a depth-1 ReLU network without "
+                         f"biases; got {network!r}")
+    x = np.asarray(inputs, dtype=np.float64)
+    first, second = network.layer_scales()
+    pre = np.einsum("nd,sdh->snh", x, params["W1"].detach().cpu().numpy())
+    norms = np.zeros(pre.shape[0])
+    for s, active in enumerate(pre > 0):
+        for pattern in np.unique(active.T, axis=0):  # neurons with the same active set
+            if pattern.any():
+                norms[s] = max(norms[s], np.linalg.norm(x[pattern], ord=2))
+    return first.weight * second.weight * norms
+
+
+def _neuron_block_ascent(x, c1, c2, readout, slope, curvature, starts, max_iterations, tol):
+    """Alternating maximisation of ||q_i(u)|| for independent neuron blocks.
+
+    ``readout`` (M,), ``slope`` and ``curvature`` (M, n) per neuron; ``starts`` (M, K, n)
+    unit vectors c. Each (neuron, start) stops when its value changes by at most ``tol``
+    relative (the ascent never decreases it). Returns the best value per neuron, shape (M,).
+    """
+    d = x.shape[1]
+    outer = (x[:, :, None] * x[:, None, :]).reshape(len(x), d * d)
+    n_neurons, k, n_data = starts.shape
+    rows = np.repeat(np.arange(n_neurons), k)
+    c = starts.reshape(-1, n_data)
+    value = np.zeros(rows.size)
+    running = np.arange(rows.size)
+    for _ in range(max_iterations):
+        r, cc = rows[running], c[running]
+        block = np.zeros((running.size, d + 1, d + 1))
+        block[:, :d, :d] = (c1 * readout[r, None, None]
+                            * ((cc * curvature[r]) @ outer).reshape(-1, d, d))
+        block[:, :d, d] = block[:, d, :d] = (cc * slope[r]) @ x
+        eigenvalues, vectors = np.linalg.eigh(block)
+        top = np.take_along_axis(vectors, np.abs(eigenvalues).argmax(-1)[:, None, None],
+                                 axis=-1)[..., 0]
+        along = top[:, :d] @ x.T  # v . x_mu
+        q = c1 * c2 * along * (c1 * readout[r, None] * curvature[r] * along
+                               + 2 * top[:, d:] * slope[r])
+        new_value = np.linalg.norm(q, axis=-1)
+        moving = new_value > 0
+        c[running[moving]] = q[moving] / new_value[moving, None]
+        changed = np.abs(new_value - value[running]) > tol * new_value
+        value[running] = new_value
+        running = running[changed]
+        if running.size == 0:
+            break
+    return value.reshape(n_neurons, k).max(axis=-1)
+
+
+def shallow_output_hessian_norm(network: DenseNetwork, params: dict, inputs, *,
+                                n_starts: int = 8, max_iterations: int = 200,
+                                tol: float = 1e-10, seed: int = 0) -> np.ndarray:
+    r""":math:`\|\nabla^2 y\|` of one-hidden-layer networks without biases, neuron by neuron.
+
+    With :math:`f(x) = c_2\sum_i a_i\,\phi(c_1 w_i\cdot x)`, second derivatives couple only
+    the parameters :math:`(w_i, a_i)` of one neuron, so :math:`H(c)` is block diagonal with
+    :math:`(d+1)\times(d+1)` blocks
+
+    .. math::
+
+        B_i(c) = c_1c_2\begin{pmatrix} c_1a_i X^\top\mathrm{diag}(c\odot\phi''_i)X &
+        X^\top(c\odot\phi'_i)\\ \cdot & 0\end{pmatrix},\qquad
+        \|\nabla^2y\| = \max_i\max_{\|c\|=1}\|B_i(c)\| = \max_i\max_{\|u\|=1}\|q_i(u)\|,
+
+    :math:`q_i(u)_\mu = u^\top B_i(e_\mu)u` (for fixed :math:`u` the best :math:`c` is
+    :math:`q_i(u)/\|q_i(u)\|`). Each neuron's problem lives on the sphere of
+    :math:`\mathbb{R}^{d+1}`, not of :math:`\mathbb{R}^P`: alternating exact maximisation
+    (:math:`c\leftarrow q_i(u)/\|q_i(u)\|`, :math:`u\leftarrow` the eigenvector of
+    :math:`B_i(c)` of largest :math:`|\lambda|`) from random :math:`c`. One start per neuron
+    first gives each network a value :math:`L`; the neurons whose bound
+    :math:`\|B_i(c)\|\le c_1c_2(c_1|a_i|\,\|\phi''_i\odot r^2\|_2 + \sigma_\max(X)
+    \|\phi'_i\|_\infty)` (:math:`r_\mu = \|x_\mu\|`; the norm of a block matrix is at most
+    the sum of its blocks' norms, then Cauchy–Schwarz) reaches :math:`L` are then run from
+    ``n_starts`` starts. Every value is attained at explicit unit vectors, so the result is
+    a lower bound, equal to the norm when a start reaches the best neuron's global maximum;
+    tests check it against dense Hessians, against :func:`output_hessian_norm` (never
+    below it) and, for ReLU, against :func:`shallow_relu_hessian_norm`.
+
+    Parameters
+    ----------
+    network : DenseNetwork
+        Depth 1, no biases, any activation and parametrisation.
+    params : dict of str to torch.Tensor
+    inputs : array_like, shape (n_data, d)
+    n_starts : int
+        Random starts per surviving neuron, :math:`\ge 1`.
+    max_iterations : int
+        :math:`\ge 1` per pass.
+    tol : float
+        Stop a pass when no value changes by more than ``tol`` relative, :math:`> 0`.
+    seed : int
+        Seed of the starts.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_networks,)
+    """
+    import torch
+
+    if network.depth != 1 or any(network.biases):
+        raise ValueError("shallow_output_hessian_norm needs a depth-1 network without biases; "
+                         f"got {network!r}")
+    n_starts = check_count("n_starts", n_starts)
+    max_iterations = check_count("max_iterations", max_iterations)
+    tol = check_real("tol", tol, 0.0, strict=True)
+    x = np.asarray(inputs, dtype=np.float64)
+    first, second = network.layer_scales()
+    c1, c2 = first.weight, second.weight
+    z = torch.as_tensor(c1 * np.einsum("nd,sdh->shn", x, params["W1"].detach().cpu().numpy()))
+    z.requires_grad_(True)
+    slope, = torch.autograd.grad(torch_activation(network.activations[0])(z).sum(), z,
+                                 create_graph=True)
+    curvature = (torch.autograd.grad(slope.sum(), z)[0] if slope.requires_grad
+                 else torch.zeros_like(z))
+    n_networks, width, n_data = z.shape
+    slope = slope.detach().numpy().reshape(-1, n_data)
+    curvature = curvature.detach().numpy().reshape(-1, n_data)
+    readout = params["W2"].detach().cpu().numpy()[..., 0].reshape(-1)
+    network_of = np.repeat(np.arange(n_networks), width)
+    rng = np.random.default_rng(seed)
+
+    def ascend(rows, k):
+        starts = rng.standard_normal((rows.size, k, n_data))
+        starts /= np.linalg.norm(starts, axis=-1, keepdims=True)
+        return _neuron_block_ascent(x, c1, c2, readout[rows], slope[rows], curvature[rows],
+                                    starts, max_iterations, tol)
+
+    everyone = np.arange(network_of.size)
+    first_pass = ascend(everyone, 1)
+    best = np.full(n_networks, 0.0)
+    np.maximum.at(best, network_of, first_pass)
+    bound = c1 * c2 * (c1 * np.abs(readout) * np.linalg.norm(curvature * (x ** 2).sum(1), axis=1)
+                       + np.linalg.norm(x, ord=2) * np.abs(slope).max(axis=1))
+    survivors = everyone[bound >= best[network_of] * (1 - 1e-12)]
+    np.maximum.at(best, network_of[survivors], ascend(survivors, n_starts))
+    return best

@@ -15,7 +15,13 @@ r"""Sweep of finite-width effects in wide networks (S3, seeds 001 and 002).
       relative kernel drift :math:`\|K_h(t) - K_h(0)\|_F/\|K_h(0)\|_F` and the outputs on the
       train and test points at a few steps (for the linearised flow);
     - the lazy-training ratio :math:`\kappa = \|y(w_0) - \tilde y\|\,\|\nabla^2 y\|/
-      \|\nabla y\|^2` of Chizat, Oyallon & Bach (seed 002) on the training set.
+      \|\nabla y\|^2` of Chizat, Oyallon & Bach (seed 002) on the training set, and its
+      factors, in the NTK parametrisation and in the standard one (version 2): the same
+      draws define the same function in both (:func:`~jamming.simulate.networks.
+      init_networks`), but gradients and Hessians differ by the parameter scales. The Hessian
+      norm by power iteration over all parameters (three starts), neuron by neuron
+      (:func:`~jamming.simulate.lazy.shallow_output_hessian_norm`) and, for ReLU, in closed
+      form (:func:`~jamming.simulate.lazy.shallow_relu_hessian_norm`).
 
 At depth 1 the NTK of a network is an average of :math:`h` i.i.d. neuron terms, so
 :math:`\mathbb{E}K_h(0) = K_\infty` exactly and :math:`\|K_h(0) - K_\infty\|_F` is a pure
@@ -24,9 +30,11 @@ fluctuation (no :math:`O(1/h)` mean shift, which appears from depth 2 on).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from jamming.sweeps.spec import SweepSpec, derive_seed, shared_root_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed
 
 #: Fixed data: ``N_TRAIN`` + ``N_TEST`` points on the sphere of radius sqrt(INPUT_DIM) and
 #: standard normal targets, from ``DATA_SEED``.
@@ -37,8 +45,13 @@ FW_DEPTH, FW_W_STD = 1, 1.5
 #: the infinite-width kernel is about 0.1 for both activations (see the claim module).
 FW_LEARNING_RATE = 0.02
 FW_RECORD_AT = (0, 25, 50, 100, 200)
-#: Hessian power iteration of the lazy ratio.
-FW_HESSIAN = {"max_iterations": 200, "tol": 1e-7, "n_starts": 1}
+#: Hessian power iteration of the lazy ratio (three random starts, the largest kept).
+FW_HESSIAN = {"max_iterations": 200, "tol": 1e-7, "n_starts": 3}
+#: The parametrisations in which the lazy ratio is measured, on the same networks.
+FW_PARAMETERIZATIONS = ("ntk", "standard")
+#: Root seeds: quick the old shared root; paper and full drawn fresh for registration 2 of
+#: the S3 finite-width claims.
+FW_ROOT_SEEDS = {"quick": 4_003, "paper": 109_019_655, "full": 1_447_216_328}
 FW_ACTIVATIONS = ("erf", "relu")
 
 FINITE_WIDTH_GRIDS = {
@@ -78,12 +91,22 @@ def finite_width_trials(params: dict, device: str = "cpu") -> dict:
         (n_times,); ``kernel0`` (S, N, N): the empirical NTK at initialisation on all inputs;
         ``drift`` (S, n_times): :math:`\\|K_t - K_0\\|_F/\\|K_0\\|_F` on all inputs;
         ``train_outputs`` (S, n_times, N_TRAIN), ``test_outputs`` (S, n_times, N_TEST);
-        ``kappa``, ``hessian_norm``, ``jacobian_norm``, ``residual_norm`` (n_kappa,).
+        ``kappa``, ``hessian_norm``, ``jacobian_norm``, ``residual_norm`` (n_kappa,): the
+        lazy ratio and its factors in the NTK parametrisation, and ``kappa_standard``,
+        ``hessian_norm_standard``, ``jacobian_norm_standard`` in the standard one (the same
+        functions, so the same residual); ``hessian_block`` and ``hessian_block_standard``
+        (n_kappa,), the Hessian norms neuron by neuron
+        (:func:`~jamming.simulate.lazy.shallow_output_hessian_norm`); for ReLU
+        ``hessian_exact`` and ``hessian_exact_standard``, their closed form.
     """
     import torch
 
     from jamming.simulate.kernel_drift import train_kernel_drift
-    from jamming.simulate.lazy import lazy_training_ratio
+    from jamming.simulate.lazy import (
+        lazy_training_ratio,
+        shallow_output_hessian_norm,
+        shallow_relu_hessian_norm,
+    )
     from jamming.simulate.networks import DenseNetwork, init_networks
 
     train, test, targets = finite_width_data()
@@ -97,14 +120,24 @@ def finite_width_trials(params: dict, device: str = "cpu") -> dict:
                              learning_rate=float(params["learning_rate"]),
                              record_at=list(FW_RECORD_AT), test_inputs=test,
                              kernel_inputs=inputs, device=device)
-    first = {name: value[:int(params["n_kappa"])] for name, value in weights.items()}
-    lazy = lazy_training_ratio(network, first, train, targets, device=device,
-                               seed=int(params["seed"]) % (2**32), **FW_HESSIAN)
-    return {"inputs": inputs, "targets": targets, "steps": run.steps,
-            "kernel0": run.kernel0, "drift": run.drift, "train_outputs": run.train_outputs,
-            "test_outputs": run.test_outputs, "kappa": lazy.kappa,
-            "hessian_norm": lazy.hessian_norm, "jacobian_norm": lazy.jacobian_norm,
-            "residual_norm": lazy.residual_norm}
+    result = {"inputs": inputs, "targets": targets, "steps": run.steps,
+              "kernel0": run.kernel0, "drift": run.drift, "train_outputs": run.train_outputs,
+              "test_outputs": run.test_outputs}
+    for parameterization in FW_PARAMETERIZATIONS:
+        suffix = "" if parameterization == "ntk" else f"_{parameterization}"
+        same = dataclasses.replace(network, parameterization=parameterization)
+        with torch.no_grad():
+            first = init_networks(same, int(params["seed"]), int(params["n_kappa"]),
+                                  device=device)
+        lazy = lazy_training_ratio(same, first, train, targets, device=device,
+                                   seed=int(params["seed"]) % (2**32), **FW_HESSIAN)
+        result |= {f"kappa{suffix}": lazy.kappa, f"hessian_norm{suffix}": lazy.hessian_norm,
+                   f"jacobian_norm{suffix}": lazy.jacobian_norm}
+        result[f"hessian_block{suffix}"] = shallow_output_hessian_norm(
+            same, first, train, seed=int(params["seed"]) % (2**32))
+        if params["activation"] == "relu":
+            result[f"hessian_exact{suffix}"] = shallow_relu_hessian_norm(same, first, train)
+    return result | {"residual_norm": lazy.residual_norm}
 
 
 def finite_width_points(scale: str, root_seed: int) -> list[dict]:
@@ -120,9 +153,9 @@ def finite_width_points(scale: str, root_seed: int) -> list[dict]:
 FINITE_WIDTH_SWEEP = SweepSpec(
     name="finite-width",
     function=finite_width_trials,
-    version="1",
+    version="2",
     grid=finite_width_points,
-    root_seeds=shared_root_seed(4_003),
+    root_seeds=FW_ROOT_SEEDS,
     description="initial NTK, kernel drift, training outputs and lazy ratio vs width (S3)",
     uses_device=True,
 )

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from jamming.compare.finite_width import _linear_recursion, power_law_fit
+from jamming.compare.finite_width import (
+    LAZY_EXPONENTS,
+    LAZY_LOG_POWERS,
+    PARAMETERIZATIONS,
+    _linear_recursion,
+    power_law_fit,
+)
 from jamming.sweeps.finite_width import (
     FINITE_WIDTH_GRIDS,
     FINITE_WIDTH_SWEEP,
@@ -85,8 +92,70 @@ def test_power_law_fit_recovers_exponent_and_correction():
     assert fit["slope"] == pytest.approx(-0.7, abs=1e-10)
     assert fit["correction"] == pytest.approx(5.0, abs=1e-8)
     assert fit["chi2"] == pytest.approx(0.0, abs=1e-12) and fit["dof"] == 2
-    assert fit["se"] == pytest.approx(fit["se_statistical"])
+    assert fit["p_value"] == pytest.approx(1.0)
+    # a poor fit keeps the error of the points (no Birge inflation) and says it is poor
     noisy = means * np.array([1.05, 0.95, 1.05, 0.95, 1.05])
-    scaled = power_law_fit(h, noisy, 0.01 * noisy)
-    assert scaled["se"] == pytest.approx(
-        scaled["se_statistical"] * np.sqrt(scaled["chi2"] / 2))
+    poor = power_law_fit(h, noisy, 0.01 * noisy)
+    assert poor["se"] == pytest.approx(fit["se"], rel=1e-12)
+    assert poor["chi2"] > 50 and poor["p_value"] < 1e-10
+    # a predicted (log h)^lambda factor is divided out before the fit
+    logged = means * np.log(h) ** 0.5
+    assert power_law_fit(h, logged, 0.01 * logged, 0.5)["slope"] == pytest.approx(-0.7,
+                                                                                 abs=1e-10)
+
+
+def test_a_poor_fit_fails_the_exponent_test_even_at_the_predicted_slope():
+    """The goodness-of-fit criterion: means scattered far beyond their errors around the
+    predicted power law fail, although the slope's z is small."""
+    from jamming.compare.finite_width import _tested
+
+    h = np.array([64.0, 128, 256, 512, 1024, 2048])
+    means = 2.0 * h ** -0.5 * np.array([1.04, 0.96, 1.04, 0.96, 1.04, 0.96])
+    good = power_law_fit(h, 2.0 * h ** -0.5, 0.02 * means)
+    poor = power_law_fit(h, means, 0.002 * means)
+    passed = _tested([{"activation": "erf", "quantity": "q", **good}], [-0.5])
+    assert passed.passed and passed.poor_fits == []
+    failed = _tested([{"activation": "erf", "quantity": "q", **poor}], [-0.5])
+    assert abs(failed.table["z"].iloc[0]) < failed.threshold
+    assert not failed.passed and failed.poor_fits == ["erf q"]
+
+
+def _lazy_rows(exponent_shift=0.0, power_above=False):
+    """Per-network lazy-ratio rows on the registered power laws (+ noise), 16 per width."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for activation in ("erf", "relu"):
+        for h in (64, 128, 256, 512, 1024, 2048):
+            for s in range(16):
+                row = {"activation": activation, "width": h, "network": s,
+                       "residual": 2.0 * np.exp(0.1 * rng.standard_normal())}
+                for p, suffix in PARAMETERIZATIONS.items():
+                    k_exp, j_exp, h_exp = LAZY_EXPONENTS[p]
+                    logs = np.log(h) ** LAZY_LOG_POWERS.get((activation, p), 0.0)
+                    noise = np.exp(0.05 * rng.standard_normal(3))
+                    hessian = 3.0 * h ** h_exp * logs * noise[0]
+                    jacobian2 = 5.0 * h ** (j_exp + exponent_shift) * noise[1]
+                    row |= {"kappa" + suffix: row["residual"] * hessian / jacobian2,
+                            "jacobian2" + suffix: jacobian2, "hessian" + suffix: hessian,
+                            "hessian_power" + suffix: hessian * (1.01 if power_above else 0.99),
+                            "hessian_exact" + suffix: hessian if activation == "relu"
+                            else np.nan}
+                rows.append(row)
+    data = pd.DataFrame(rows)
+    data.attrs["failed_points"] = 0
+    return data
+
+
+def test_lazy_ratio_verdict_passes_on_the_registered_laws_and_can_fail():
+    from jamming.compare.finite_width import LazyRatio
+
+    claim = LazyRatio()
+    verdict = claim.verdict(_lazy_rows())
+    assert verdict.passed, verdict.justification
+    assert len(verdict.details["tested"]) == 8
+    assert len(verdict.details["hessian_exponents_reported"]) == 4
+    shifted = claim.verdict(_lazy_rows(exponent_shift=0.25))  # |Dy|^2 and kappa off by 1/4
+    assert not shifted.passed and shifted.discrepancy > shifted.tolerance
+    missed = claim.verdict(_lazy_rows(power_above=True))  # power iteration above the blocks
+    assert not missed.passed
+    assert missed.details["hessian_block_missed"] == {"ntk": 192, "standard": 192}

@@ -15,6 +15,8 @@ from jamming.simulate.lazy import (
     jacobian_operator_norm,
     lazy_training_ratio,
     output_hessian_norm,
+    shallow_output_hessian_norm,
+    shallow_relu_hessian_norm,
 )
 from jamming.simulate.networks import DenseNetwork, forward, init_networks, network_outputs
 
@@ -116,3 +118,69 @@ def test_cuda_matches_cpu():
     cuda_params = init_networks(network, 1, n_networks=3, device="cuda")
     assert cuda_params["W1"].device.type == "cuda"
     assert output_hessian_norm(network, cuda_params, x[:5], max_iterations=5).norm.shape == (3,)
+
+
+@pytest.mark.parametrize("parameterization", ["ntk", "standard"])
+def test_shallow_relu_hessian_norm_against_dense_hessians(parameterization):
+    """The closed form: for every c, ||H(c)|| = c1 c2 max_i ||X_{S_i}^T c|| (dense Hessians),
+    its maximiser (the top singular vector of the best active set) attains the formula, and
+    power iteration never exceeds it."""
+    network = DenseNetwork(3, 5, activation="relu", W_std=1.5,
+                           parameterization=parameterization)
+    params = init_networks(network, 11, 3)
+    x = sphere_inputs(6, 3, np.random.default_rng(12))
+    hessians = dense_output_hessians(network, params, x)
+    exact = shallow_relu_hessian_norm(network, params, x)
+    first, second = network.layer_scales()
+    rng = np.random.default_rng(13)
+    for s in range(3):
+        active = (x @ params["W1"][s].numpy()) > 0
+        for c in rng.standard_normal((5, 6)):
+            c /= np.linalg.norm(c)
+            dense = np.linalg.norm(np.einsum("m,mab->ab", c, hessians[s]), ord=2)
+            blocks = max(np.linalg.norm(x[active[:, i]].T @ c[active[:, i]])
+                         for i in range(5))
+            assert_allclose(dense, first.weight * second.weight * blocks, rtol=1e-10)
+        best = max(range(5), key=lambda i: np.linalg.norm(x[active[:, i]], ord=2)
+                   if active[:, i].any() else 0.0)
+        c = np.zeros(6)
+        c[active[:, best]] = np.linalg.svd(x[active[:, best]])[0][:, 0]
+        attained = np.linalg.norm(np.einsum("m,mab->ab", c, hessians[s]), ord=2)
+        assert_allclose(attained, exact[s], rtol=1e-10)
+    power = output_hessian_norm(network, params, x, n_starts=3, tol=1e-12).norm
+    assert np.all(power <= exact * (1 + 1e-9))
+
+
+def test_shallow_relu_hessian_norm_needs_a_shallow_relu_network():
+    with pytest.raises(ValueError, match="depth-1 ReLU network without biases"):
+        network = DenseNetwork(3, 4, activation="erf")
+        shallow_relu_hessian_norm(network, init_networks(network, 0), np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("activation, parameterization", [("erf", "ntk"), ("erf", "standard"),
+                                                          ("tanh", "ntk"),
+                                                          ("relu", "standard")])
+def test_neuron_by_neuron_hessian_norm_against_dense_hessians(activation, parameterization):
+    """The block-diagonal maximisation equals the brute-force maximum over c of the dense
+    Hessians (n = 3 inputs), and is never below the power iteration over all parameters."""
+    network = DenseNetwork(3, 4, activation=activation, W_std=1.4,
+                           parameterization=parameterization)
+    params = init_networks(network, 21, 2)
+    x = sphere_inputs(3, 3, np.random.default_rng(22))
+    hessians = dense_output_hessians(network, params, x)
+    blocks = shallow_output_hessian_norm(network, params, x, n_starts=16)
+    for s in range(2):
+        assert blocks[s] == pytest.approx(brute_force_norm(hessians[s]), rel=1e-6)
+    power = output_hessian_norm(network, params, x, n_starts=3, tol=1e-12).norm
+    assert np.all(power <= blocks * (1 + 1e-9))
+
+
+def test_neuron_by_neuron_hessian_norm_is_the_relu_closed_form_at_large_width():
+    network = DenseNetwork(4, 512, activation="relu", W_std=1.5)
+    params = init_networks(network, 3, 2)
+    x = sphere_inputs(8, 4, np.random.default_rng(4))
+    assert_allclose(shallow_output_hessian_norm(network, params, x),
+                    shallow_relu_hessian_norm(network, params, x), rtol=1e-9)
+    with pytest.raises(ValueError, match="depth-1 network without biases"):
+        deep = DenseNetwork(3, 4, depth=2, activation="erf")
+        shallow_output_hessian_norm(deep, init_networks(deep, 0), np.ones((2, 3)))
