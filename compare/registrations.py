@@ -78,6 +78,15 @@ def _network(sweep: str) -> Registration:
                         previous=tuple(earlier))
 
 
+def _finite_width(note: str) -> Registration:
+    """The S3 claims on the finite-width sweep, registered together (version 2)."""
+    return Registration(
+        "7e5dab0c0cd2ed3f27fc28e55ef3a595d08fe02a", "2026-12-02",
+        {"finite-width": ConfirmatorySeeds("2", {"paper": 109_019_655, "full": 1_447_216_328})},
+        note=note,
+        previous=(_retroactive("5ad4c089a452d81e048811eb14230f2672b1c33b", "2026-11-23"),))
+
+
 #: The ledger: claim id -> its current registration (earlier ones in ``previous``).
 REGISTRATIONS: dict[str, Registration] = {
     "S1.cover-finite-size": _retroactive("c257046bfc259826d359f99237cae1c278997574",
@@ -174,10 +183,16 @@ REGISTRATIONS: dict[str, Registration] = {
     "S3.quadrature": _retroactive("7902c8b66d64736ef072e267c77e8149f6dab1ac", "2026-11-23"),
     "S3.mercer-gram": _retroactive("7902c8b66d64736ef072e267c77e8149f6dab1ac", "2026-11-23"),
     "S3.decay": _retroactive("7902c8b66d64736ef072e267c77e8149f6dab1ac", "2026-11-23"),
-    "S3.width-scaling": _retroactive("5ad4c089a452d81e048811eb14230f2672b1c33b", "2026-11-23"),
-    "S3.linearized-training": _retroactive("5ad4c089a452d81e048811eb14230f2672b1c33b",
-                                           "2026-11-23"),
-    "S3.lazy-ratio": _retroactive("5ad4c089a452d81e048811eb14230f2672b1c33b", "2026-11-23"),
+    "S3.width-scaling": _finite_width(
+        "registration 2 (issue 13): statement kept; no Birge inflation of the slope's "
+        "error, a goodness-of-fit test of every fit; fresh seeds"),
+    "S3.linearized-training": _finite_width(
+        "registration 2 (issue 13): statement kept; no Birge inflation of the slope's "
+        "error, a goodness-of-fit test of every fit; fresh seeds"),
+    "S3.lazy-ratio": _finite_width(
+        "registration 2 (issue 13): kappa and its factors in the standard and NTK "
+        "parametrisations on the same networks, Hessian norms neuron by neuron, a "
+        "goodness-of-fit test of every fit; fresh seeds"),
     "S3.random-features-spectrum": _retroactive("5ad4c089a452d81e048811eb14230f2672b1c33b",
                                                 "2026-11-23"),
     "S4.stabilization-proof": _retroactive("6a8fc57bae33486e2b2e9b278982d847578381a1",
