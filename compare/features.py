@@ -495,6 +495,8 @@ class TeacherThreshold(Claim):
         details = {"tests": primary.round(6).to_dict(orient="records"),
                    "goodness_of_fit_level": gof_level,
                    "psis_with_poor_fit": poor["psi"].tolist(),
+                   "smallest_fit_p_value": float(judged["p_value"].min())
+                   if len(judged) else float("nan"),
                    "psis_without_fit_check": primary.loc[primary["dof"] == 0, "psi"].tolist(),
                    "other_exponents": others.round(6).to_dict(orient="records"),
                    "largest_abs_z_other_exponents": float(others["z"].abs().max()),
