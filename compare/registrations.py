@@ -117,6 +117,8 @@ REGISTRATIONS: dict[str, Registration] = {
                                                          "full": 1_330_095_351})},
         note="registration 2 (issue 13): a third size (d = 160) and a goodness-of-fit test "
              "of the 1/N_eff extrapolation; other finite-size exponents reported; fresh seeds",
+        amendments=(Amendment("a821e7741f", "reported detail: the smallest residual p-value "
+                                            "of the lines"),),
         previous=(_retroactive("0e0be86601a61ded6c0e74680806dcb32bf96e55", "2026-11-23"),)),
     "S1.square-interpolation": _retroactive("4b4dcdffd8fabca9fe4d4e734fc9181ff813b92f",
                                             "2026-11-23"),
