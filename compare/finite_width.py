@@ -201,6 +201,11 @@ class Tested(NamedTuple):
     def passed(self) -> bool:
         return self.max_z <= self.threshold and not self.poor_fits
 
+    @property
+    def smallest_p_value(self) -> float:
+        """Smallest residual chi2 p-value of the fits (nan if none has dof > 0)."""
+        return float(self.table["p_value"].min())
+
 
 def _tested(fits: list[dict], predictions: list[float]) -> Tested:
     """z of each slope against its prediction (Bonferroni) and each fit's goodness of fit."""
@@ -299,6 +304,7 @@ class WidthScaling(Claim):
                      "reported": [{k: (round(v, 6) if isinstance(v, float) else v)
                                    for k, v in fit.items() if k not in ("means", "ses")}
                                   for fit in reported],
+                     "smallest_fit_p_value": tested.smallest_p_value,
                      "failed_points": failed},
         )
 
@@ -370,7 +376,8 @@ class LinearizedTraining(Claim):
                      "reported": [{k: (round(v, 6) if isinstance(v, float) else v)
                                    for k, v in fit.items() if k not in ("means", "ses")}
                                   for fit in reported],
-                     "largest_mean_gap_widest_erf": largest_gap, "failed_points": failed},
+                     "largest_mean_gap_widest_erf": largest_gap,
+                     "smallest_fit_p_value": tested.smallest_p_value, "failed_points": failed},
         )
 
     def figure(self, data):
@@ -483,6 +490,9 @@ class LazyRatio(Claim):
                      "networks": int(len(lazy)),
                      "hessian_block_missed": missed,
                      "power_iteration_short": power_short,
+                     "power_iteration_short_ntk": power_short["ntk"],
+                     "power_iteration_short_standard": power_short["standard"],
+                     "smallest_fit_p_value": tested.smallest_p_value,
                      "failed_points": failed},
         )
 
