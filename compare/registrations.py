@@ -84,6 +84,8 @@ def _finite_width(note: str) -> Registration:
         "7e5dab0c0cd2ed3f27fc28e55ef3a595d08fe02a", "2026-12-02",
         {"finite-width": ConfirmatorySeeds("2", {"paper": 109_019_655, "full": 1_447_216_328})},
         note=note,
+        amendments=(Amendment("ebc1500b8d", "reported details: the smallest residual p-value "
+                                            "and the power-iteration shortfalls as scalars"),),
         previous=(_retroactive("5ad4c089a452d81e048811eb14230f2672b1c33b", "2026-11-23"),))
 
 
