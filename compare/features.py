@@ -12,9 +12,13 @@
     ``activation_pattern_rank`` (a theorem for data in general position given their
     patterns). Registration 1 claimed the neuron-by-neuron count ``shallow_relu_rank``
     exact; it is an upper bound, and fell short in 25 of 600 networks.
-``S1.ntk-cover``
-    Random labels on empirical-NTK and random features are separable with Cover's
-    probability at N_eff = the measured rank (not the weight count).
+``S1.ntk-cover`` (registration 2)
+    Random labels on empirical-NTK features are separable with the probability given by the
+    exact count of separable dichotomies of their configuration (not in general position),
+    and at most its bound for larger N_data; registration 1, Cover's law at N_eff = the
+    measured rank, failed for the NTK features.
+``S1.random-features-cover``
+    Random labels on random ReLU features follow Cover's law at N_eff = the measured rank.
 ``S1.teacher-threshold``
     The SAT probability of sign-teacher labels on random ReLU features crosses 1/2 at the
     Gaussian-equivalence prediction phi_c(psi).
@@ -27,6 +31,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import log_ndtr
 from scipy.stats import binom
+from scipy.stats import chi2 as chi2_distribution
 
 from jamming.compare.claims import Claim, Prediction, Verdict
 from jamming.compare.figures import styled
@@ -34,11 +39,14 @@ from jamming.compare.stats import (
     FAMILY_LEVEL,
     binomial_goodness_of_fit,
     bonferroni_threshold,
+    poisson_binomial_pmf,
+    poisson_binomial_test,
     weighted_line_fit,
     wilson_errorbars,
 )
 from jamming.sweeps.runner import SweepRunner
 from jamming.theory.capacity import cover_curve, cover_probability
+from jamming.theory.dichotomies import pattern_dichotomies, pattern_separability_bound
 from jamming.theory.parameters import (
     activation_pattern_rank,
     effective_parameters,
@@ -306,18 +314,42 @@ class FiniteDataReluRank(Claim):
         return fig
 
 
-class FeatureCover(Claim):
-    """Cover's law on empirical-NTK and random features with N_eff = measured rank."""
+#: Largest N_data at which ``S1.ntk-cover`` counts the separable dichotomies exactly.
+EXACT_DICHOTOMY_LIMIT = 20
 
-    id = "S1.ntk-cover"
+
+def _cover_models(data: pd.DataFrame, model: str) -> pd.DataFrame:
+    part = data[data["model"] == model].copy()
+    part["label"] = [f"{model} d={d} h={h}" for d, h in
+                     zip(part["input_dim"], part["width"], strict=True)]
+    part.attrs["failed_points"] = data.attrs.get("failed_points", 0)
+    return part
+
+
+def _separable_fraction(ax, i, label, group, cover_style) -> int:
+    """One model's separable fraction against N_data / rank, with Cover's law at the rank
+    (line style ``cover_style``); returns the rank."""
+    rank = int(group["rank"].iloc[0])
+    fraction, bars = wilson_errorbars(group["n_separable"], group["trials"])
+    ax.errorbar(group["n_data"] / rank, fraction, yerr=bars, fmt="o", color=f"C{i}",
+                mfc="white", ms=3, label=f"{label} (rank {rank})")
+    n = np.arange(1, int(group["n_data"].max() * 1.1) + 1)
+    ax.plot(n / rank, cover_curve(n, rank), cover_style, color=f"C{i}", lw=0.8)
+    return rank
+
+
+class RandomFeatureCover(Claim):
+    """Cover's law on random ReLU features with N_eff = measured rank."""
+
+    id = "S1.random-features-cover"
     table_quantity = r"worst LR $\chi^2$ against Cover at $N_\mathrm{eff}=$ rank (its dof)"
     discrepancy_unit = r"$\chi^2-\mathrm{dof}$"
-    gating = False
     statement = (
-        "Hypothesis (open; kept whatever it shows): random labels on empirical-NTK features "
-        "(bias-free ReLU network) and on random ReLU features are linearly separable with "
-        "Cover's probability at N_eff = the measured rank of the features, not the weight "
-        "count."
+        "Random labels on random ReLU features (sphere inputs, in general position) are "
+        "linearly separable with Cover's probability at N_eff = the measured rank (the "
+        "number of features): for every model the likelihood-ratio chi2 of the separable "
+        "counts is below its bootstrap quantile at level 0.01 / number of models, and no "
+        "count contradicts a certain prediction (split from S1.ntk-cover registration 1)."
     )
     sweeps = ("feature-cover",)
 
@@ -325,71 +357,160 @@ class FeatureCover(Claim):
         return Prediction("Cover's probability.", {"probability": cover_probability})
 
     def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
-        """Separable counts per (model, size, N_data) with the measured rank."""
-        data = _ok_rows(runner.run("feature-cover", scale))
-        data["label"] = [f"{m} d={d} h={h}" for m, d, h in
-                         zip(data["model"], data["input_dim"], data["width"], strict=True)]
-        return data
-
-    def _fits(self, data):
-        fits = {}
-        for label, group in data.groupby("label"):
-            at_rank = [cover_probability(int(n), int(r)) for n, r in
-                       zip(group["n_data"], group["rank"], strict=True)]
-            at_weights = [cover_probability(int(n), int(p)) for n, p in
-                          zip(group["n_data"], group["n_columns"], strict=True)]
-            fits[label] = {
-                "rank": binomial_goodness_of_fit(group["n_separable"], group["trials"], at_rank,
-                                                 level=TEST_LEVEL),
-                "weights": binomial_goodness_of_fit(group["n_separable"], group["trials"],
-                                                    at_weights, level=TEST_LEVEL)}
-        return fits
+        """Separable counts per (random-feature model, N_data) with the measured rank."""
+        return _cover_models(_ok_rows(runner.run("feature-cover", scale)), "random")
 
     def verdict(self, data) -> Verdict:
-        """Per model, the likelihood-ratio chi-square against Cover at N_eff = rank."""
-        fits = self._fits(data)
-        worst = max(fits, key=lambda k: fits[k]["rank"].chi2 / fits[k]["rank"].chi2_critical)
-        fit = fits[worst]["rank"]
-        passed = all(f["rank"].chi2 <= f["rank"].chi2_critical
-                     and f["rank"].violations_of_certainty == 0 for f in fits.values())
+        """Per model, the LR chi-square against Cover at N_eff = rank, Bonferroni over models."""
+        level = FAMILY_LEVEL / data["label"].nunique()
+        fits = {label: binomial_goodness_of_fit(
+            group["n_separable"], group["trials"],
+            [cover_probability(int(n), int(r)) for n, r in
+             zip(group["n_data"], group["rank"], strict=True)], level=level)
+            for label, group in data.groupby("label")}
+        worst = max(fits, key=lambda k: fits[k].chi2 / fits[k].chi2_critical)
         failed = data.attrs.get("failed_points", 0)
+        passed = all(f.chi2 <= f.chi2_critical and f.violations_of_certainty == 0
+                     for f in fits.values())
         return Verdict(
             quantity=f"LR chi2 of separable counts vs Cover at N_eff = rank (worst: {worst})",
-            predicted=float(fit.dof),
-            measured=fit.chi2,
-            discrepancy=fit.chi2 - fit.dof,
-            tolerance=fit.chi2_critical - fit.dof,
+            predicted=float(fits[worst].dof), measured=fits[worst].chi2,
+            discrepancy=fits[worst].chi2 - fits[worst].dof,
+            tolerance=fits[worst].chi2_critical - fits[worst].dof,
             passed=bool(passed and failed == 0),
             justification=(
-                "binomial noise only: for every model the chi2 is below its bootstrap 99% "
-                "quantile under Cover's law at N_eff = measured rank, and no instance "
-                "contradicts a certain prediction; the same test at N_eff = weight count is "
-                "reported for contrast"
-            ),
-            details={label: {"rank_p_value": f["rank"].p_value,
-                             "rank_chi2": f["rank"].chi2, "dof": f["rank"].dof,
-                             "rank_violations": f["rank"].violations_of_certainty,
-                             "weights_p_value": f["weights"].p_value,
-                             "weights_chi2": f["weights"].chi2}
+                "binomial noise only: for every model the chi2 is below its bootstrap "
+                f"quantile at level {level:.4f} (0.01 over {len(fits)} models) under Cover's "
+                "law at N_eff = measured rank, and no count contradicts a certain prediction"),
+            details={label: {"p_value": f.p_value, "chi2": f.chi2, "dof": f.dof,
+                             "violations": f.violations_of_certainty}
                      for label, f in fits.items()} | {"failed_points": failed},
         )
 
     def figure(self, data):
-        """P_SAT against N_data / rank per model; Cover at the rank (line), at P (dashed)."""
+        """P_SAT against N_data / rank per model, with Cover's law at the rank."""
         with styled() as plt:
             fig, ax = plt.subplots(figsize=(4.2, 2.8), constrained_layout=True)
             for i, (label, group) in enumerate(data.groupby("label")):
-                rank, columns = int(group["rank"].iloc[0]), int(group["n_columns"].iloc[0])
-                fraction, bars = wilson_errorbars(group["n_separable"], group["trials"])
-                ax.errorbar(group["n_data"] / rank, fraction, yerr=bars, fmt="o",
-                            color=f"C{i}", mfc="white", label=f"{label} (rank {rank}, P {columns})")
-                n = np.arange(1, int(group["n_data"].max() * 1.1) + 1)
-                ax.plot(n / rank, cover_curve(n, rank), color=f"C{i}", lw=0.9)
-                if columns != rank:
-                    ax.plot(n / rank, cover_curve(n, columns), color=f"C{i}", lw=0.8, ls="--")
+                _separable_fraction(ax, i, label, group, cover_style="-")
             ax.set_xlabel(r"$N_\mathrm{data}/\mathrm{rank}$")
             ax.set_ylabel(r"$P_\mathrm{SAT}$")
             ax.legend(loc="lower left", fontsize=6)
+        return fig
+
+
+class FeatureCover(Claim):
+    """Separability of random labels on empirical-NTK features against the exact count."""
+
+    id = "S1.ntk-cover"
+    table_quantity = r"separable counts of NTK features against the exact count and the bound"
+    discrepancy_unit = r"$\chi^2$"
+    statement = (
+        "Registration 2: random labels on the empirical-NTK features of bias-free ReLU "
+        "networks (not in general position: points sharing an activation pattern span d "
+        "dimensions, inactive points have zero features) are separable with probability "
+        "D/2^N_data per instance, D the number of separable dichotomies of generic points "
+        "with the instance's activation patterns (pattern_dichotomies, exact, N_data <= "
+        "20), and at most pattern_separability_bound beyond. Tested per model: the "
+        "Poisson-binomial chi2 of the exact points at level 0.01 / number of models, the "
+        "one-sided exact p-value of each bounded point at 0.01 / number of such points, and "
+        "no instance against a certain prediction. Registration 1 (Cover's law at N_eff = "
+        "rank, refuted) is reported for contrast; random features moved to "
+        "S1.random-features-cover."
+    )
+    sweeps = ("feature-cover",)
+
+    def theory(self) -> Prediction:
+        return Prediction("The exact count of separable dichotomies and its bound.",
+                          {"count": pattern_dichotomies, "bound": pattern_separability_bound,
+                           "cover": cover_probability})
+
+    def simulate(self, scale: str, runner: SweepRunner) -> pd.DataFrame:
+        """Per point: outcomes and, per instance, the exact probability or the bound."""
+        data = _cover_models(_ok_rows(runner.run("feature-cover", scale, arrays=True)), "ntk")
+        probabilities, kinds = [], []
+        for _, row in data.iterrows():
+            d, n_data = int(row["input_dim"]), int(row["n_data"])
+            exact = n_data <= EXACT_DICHOTOMY_LIMIT
+            patterns = np.asarray(row["patterns"], dtype=bool)
+            probabilities.append(np.array([
+                pattern_dichotomies(d, instance) / 2.0 ** n_data if exact
+                else pattern_separability_bound(d, instance) for instance in patterns]))
+            kinds.append("exact" if exact else "bound")
+        return data.assign(probabilities=probabilities, kind=kinds).drop(columns=["patterns"])
+
+    def verdict(self, data) -> Verdict:
+        """Exact points: Poisson-binomial chi2 per model; bounded points: one-sided tests."""
+        failed = data.attrs.get("failed_points", 0)
+        exact, bound = data[data["kind"] == "exact"], data[data["kind"] == "bound"]
+        models = sorted(data["label"].unique())
+        level = FAMILY_LEVEL / max(len(models), 1)
+        tests = {}
+        for label, group in exact.groupby("label"):
+            tests[label] = poisson_binomial_test(
+                [np.asarray(o, dtype=bool) for o in group["separable"]],
+                list(group["probabilities"]))
+        bound_level = FAMILY_LEVEL / max(len(bound), 1)
+        upper = []
+        for _, row in bound.iterrows():
+            outcome = np.asarray(row["separable"], dtype=bool)
+            pmf = poisson_binomial_pmf(row["probabilities"])
+            upper.append({"label": row["label"], "n_data": int(row["n_data"]),
+                          "separable": int(outcome.sum()),
+                          "bound_mean": float(np.sum(row["probabilities"])),
+                          "p_value": float(pmf[int(outcome.sum()):].sum()),
+                          "violations": int(np.sum((row["probabilities"] == 0) & outcome))})
+        upper = pd.DataFrame(upper, columns=["label", "n_data", "separable", "bound_mean",
+                                             "p_value", "violations"])
+        violations = (sum(t.violations_of_certainty for t in tests.values())
+                      + int(upper["violations"].sum()))
+        worst = max(tests, key=lambda k: -tests[k].p_value) if tests else None
+        exact_ok = bool(tests) and all(t.p_value >= level for t in tests.values()
+                                       if t.dof > 0) and any(t.dof > 0 for t in tests.values())
+        bound_ok = bool((upper["p_value"] >= bound_level).all())
+        cover_contrast = {label: binomial_goodness_of_fit(
+            group["n_separable"], group["trials"],
+            [cover_probability(int(n), int(r)) for n, r in
+             zip(group["n_data"], group["rank"], strict=True)]).chi2
+            for label, group in data.groupby("label")}
+        measured = tests[worst].chi2 if worst else float("nan")
+        dof = tests[worst].dof if worst else 0
+        return Verdict(
+            quantity="Poisson-binomial chi2 of NTK separable counts against the exact count "
+                     f"(worst model: {worst})",
+            predicted=float(dof), measured=float(measured), discrepancy=float(measured - dof),
+            tolerance=float(chi2_distribution.isf(level, dof) - dof) if dof else 0.0,
+            passed=bool(exact_ok and bound_ok and violations == 0 and failed == 0),
+            justification=(
+                "per instance the exact separable probability from its activation patterns "
+                f"(N_data <= {EXACT_DICHOTOMY_LIMIT}) or an upper bound; exact points: "
+                "Pearson chi2 of the counts against their Poisson-binomial laws, bootstrap "
+                f"p-value >= {level:.4f} (0.01 over {len(models)} models); bounded points: "
+                f"P(count >= observed) >= {bound_level:.2g} each (0.01 over {len(upper)}); "
+                f"{violations} instances against a certain prediction; the tolerance shown "
+                "is the chi-square quantile, the verdict uses the bootstrap"),
+            details={"exact": {label: t._asdict() for label, t in tests.items()},
+                     "bounded": upper.round(6).to_dict(orient="records"),
+                     "violations_of_certainty": violations,
+                     "cover_at_rank_chi2": cover_contrast,
+                     "failed_points": failed},
+        )
+
+    def figure(self, data):
+        """P_SAT against N_data per NTK model: measured, exact count (line), bound (dashed),
+        Cover at the rank (dotted)."""
+        with styled() as plt:
+            fig, ax = plt.subplots(figsize=(4.2, 2.8), constrained_layout=True)
+            for i, (label, group) in enumerate(data.groupby("label")):
+                rank = _separable_fraction(ax, i, label, group, cover_style=":")
+                mean = np.array([np.mean(p) for p in group["probabilities"]])
+                for kind, style in (("exact", "-"), ("bound", "--")):
+                    part = (group["kind"] == kind).to_numpy()
+                    ax.plot(group["n_data"].to_numpy()[part] / rank, mean[part], style,
+                            color=f"C{i}", lw=0.9)
+            ax.set_xlabel(r"$N_\mathrm{data}/\mathrm{rank}$")
+            ax.set_ylabel(r"$P_\mathrm{SAT}$")
+            ax.legend(loc="upper right", fontsize=6)
         return fig
 
 
@@ -566,4 +687,5 @@ class TeacherThreshold(Claim):
         return fig
 
 
-CLAIMS = (EffectiveParameterCount(), FiniteDataReluRank(), FeatureCover(), TeacherThreshold())
+CLAIMS = (EffectiveParameterCount(), FiniteDataReluRank(), FeatureCover(), RandomFeatureCover(),
+          TeacherThreshold())

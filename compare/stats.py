@@ -188,3 +188,82 @@ def wilson_errorbars(counts, trials) -> tuple[np.ndarray, np.ndarray]:
     fraction = k / n
     low, high = wilson_interval(k, n)
     return fraction, np.clip(np.vstack([fraction - low, high - fraction]), 0.0, None)
+
+
+def poisson_binomial_pmf(probabilities) -> np.ndarray:
+    """Distribution of a sum of independent Bernoulli(p_i), by exact convolution.
+
+    Parameters
+    ----------
+    probabilities : array_like of float, shape (n,)
+        Each in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray, shape (n + 1,)
+        ``pmf[k] = P(sum = k)``.
+    """
+    p = np.asarray(probabilities, dtype=np.float64).ravel()
+    if np.any((p < 0) | (p > 1)) or not np.all(np.isfinite(p)):
+        raise ValueError("probabilities must lie in [0, 1]")
+    pmf = np.zeros(p.size + 1)
+    pmf[0] = 1.0
+    for i, q in enumerate(p, start=1):
+        pmf[1:i + 1] = pmf[1:i + 1] * (1 - q) + pmf[:i] * q
+        pmf[0] *= 1 - q
+    return pmf
+
+
+class PoissonBinomialTest(NamedTuple):
+    """Counts of successes against per-trial probabilities (:func:`poisson_binomial_test`)."""
+
+    #: :math:`\sum_g (k_g - E_g)^2/V_g` over the groups with :math:`V_g > 0`.
+    chi2: float
+    #: Number of such groups.
+    dof: int
+    #: Probability of a statistic at least as large under the probabilities (parametric
+    #: bootstrap from each group's exact distribution).
+    p_value: float
+    #: Trials whose outcome a probability of 0 or 1 forbids.
+    violations_of_certainty: int
+
+
+def poisson_binomial_test(outcomes, probabilities, *, replicas: int = 20_000,
+                          seed: int = 0) -> PoissonBinomialTest:
+    """Test groups of Bernoulli outcomes against their own per-trial probabilities.
+
+    Each group's count of successes :math:`k_g` has the Poisson-binomial law of its trials'
+    probabilities (mean :math:`E_g`, variance :math:`V_g`); the statistic is Pearson's
+    :math:`\\chi^2 = \\sum_g (k_g - E_g)^2/V_g`, its p-value from replicas drawn from the exact
+    laws (:func:`poisson_binomial_pmf`), valid where the chi-square law is not (few trials
+    with intermediate probabilities).
+
+    Parameters
+    ----------
+    outcomes : sequence of array_like of bool
+        One array per group, shape (n_g,).
+    probabilities : sequence of array_like of float
+        The matching predicted probabilities, shape (n_g,).
+    replicas : int
+    seed : int
+
+    Returns
+    -------
+    PoissonBinomialTest
+    """
+    rng = np.random.default_rng(seed)
+    observed, simulated = 0.0, np.zeros(replicas)
+    dof = violations = 0
+    for outcome, p in zip(outcomes, probabilities, strict=True):
+        outcome, p = np.asarray(outcome, dtype=bool), np.asarray(p, dtype=np.float64)
+        violations += int(np.sum((p == 0) & outcome) + np.sum((p == 1) & ~outcome))
+        mean, variance = p.sum(), np.sum(p * (1 - p))
+        if variance <= 0:
+            continue
+        dof += 1
+        observed += (outcome.sum() - mean) ** 2 / variance
+        draws = rng.choice(p.size + 1, size=replicas, p=poisson_binomial_pmf(p))
+        simulated += (draws - mean) ** 2 / variance
+    p_value = float((1 + np.sum(simulated >= observed * (1 - 1e-12))) / (1 + replicas)) \
+        if dof else float("nan")
+    return PoissonBinomialTest(float(observed), dof, p_value, violations)

@@ -31,7 +31,7 @@ from jamming.simulate.features import (
     sphere_inputs,
 )
 from jamming.simulate.separability import is_linearly_separable
-from jamming.sweeps.spec import SweepSpec, derive_seed, shared_root_seed
+from jamming.sweeps.spec import SweepSpec, derive_seed
 from jamming.theory.teacher import random_features_sign_teacher_phi_c
 
 # ------------------------------------------------------------------------------------------
@@ -56,6 +56,16 @@ def _rank_and_activity(spec: NetworkSpec, n_data: int, rng) -> tuple[int, np.nda
     weights = init_parameters(spec, rng)
     inputs = sphere_inputs(n_data, spec.input_dim, rng)
     rank, _ = numerical_rank(empirical_ntk_features(spec, weights, inputs))
+    return int(rank), hidden_activity(spec, weights, inputs)
+
+
+def hidden_activity(spec: NetworkSpec, weights: dict, inputs: np.ndarray) -> np.ndarray:
+    """Which inputs give each hidden neuron a positive pre-activation, per layer.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (depth, n_data, width)
+    """
     active, hidden, fan_in = [], inputs, spec.input_dim
     for layer in range(1, spec.depth + 1):
         pre = spec.W_std / math.sqrt(fan_in) * hidden @ weights[f"W{layer}"].numpy().T
@@ -63,7 +73,7 @@ def _rank_and_activity(spec: NetworkSpec, n_data: int, rng) -> tuple[int, np.nda
             pre = pre + spec.b_std * weights[f"b{layer}"].numpy()
         active.append(pre > 0)
         hidden, fan_in = numpy_activation(spec.activation)(pre), spec.width
-    return int(rank), np.array(active)
+    return np.array(active)
 
 
 def smallest_pair_difference(active: np.ndarray) -> int:
@@ -246,23 +256,28 @@ RELU_RANK_SWEEP = SweepSpec(
 # ------------------------------------------------------------------------------------------
 
 
-def feature_matrix(model: str, input_dim: int, width: int, n_data: int, rng) -> np.ndarray:
+def feature_matrix(model: str, input_dim: int, width: int, n_data: int, rng):
     """Features of fresh sphere inputs: ``"ntk"`` (bias-free ReLU, depth 1) or ``"random"``.
 
     Returns
     -------
-    numpy.ndarray, shape (n_data, P) for NTK (P = width (input_dim + 1)) or
-    (n_data, width) for random ReLU features.
+    features : numpy.ndarray
+        Shape (n_data, P) for NTK (P = width (input_dim + 1)) or (n_data, width) for random
+        ReLU features.
+    patterns : numpy.ndarray of bool, shape (n_data, width), or None
+        For NTK, which hidden neurons each input activates; None for random features.
     """
     inputs = sphere_inputs(n_data, input_dim, rng)
     if model == "random":
-        return random_features(inputs, width, rng, activation="relu")
+        return random_features(inputs, width, rng, activation="relu"), None
     spec = NetworkSpec(input_dim, width, activation="relu")
-    return empirical_ntk_features(spec, init_parameters(spec, rng), inputs)
+    weights = init_parameters(spec, rng)
+    return (empirical_ntk_features(spec, weights, inputs),
+            hidden_activity(spec, weights, inputs)[0])
 
 
 def feature_cover_trials(params: dict) -> dict:
-    """Separable counts of random labels on fresh feature matrices of one model and size.
+    """LP separability of random labels on fresh feature matrices of one model and size.
 
     Parameters
     ----------
@@ -274,25 +289,34 @@ def feature_cover_trials(params: dict) -> dict:
     -------
     dict
         ``n_separable``, ``trials``, ``rank`` (numerical rank of one more feature matrix of
-        the same model on ``max(n_data, 3 P)`` points, so not capped by ``n_data``) and
-        ``n_columns`` (P).
+        the same model on ``max(n_data, 3 P)`` points, so not capped by ``n_data``),
+        ``n_columns`` (P), and the arrays ``separable`` (bool, shape (trials,)) and, for
+        NTK, ``patterns`` (bool, shape (trials, n_data, width)): each instance's outcome and
+        activation patterns.
     """
     rng = np.random.default_rng(params["seed"])
     model, d, h, n_data = params["model"], params["input_dim"], params["width"], params["n_data"]
-    separable = sum(
-        is_linearly_separable(feature_matrix(model, d, h, n_data, rng), random_labels(n_data, rng))
-        for _ in range(params["trials"])
-    )
+    separable, patterns = [], []
+    for _ in range(params["trials"]):
+        features, active = feature_matrix(model, d, h, n_data, rng)
+        separable.append(is_linearly_separable(features, random_labels(n_data, rng)))
+        patterns.append(active)
     columns = h * (d + 1) if model == "ntk" else h
-    rank, _ = numerical_rank(feature_matrix(model, d, h, max(n_data, 3 * columns), rng))
-    return {"n_separable": int(separable), "trials": int(params["trials"]), "rank": int(rank),
-            "n_columns": int(columns)}
+    rank, _ = numerical_rank(feature_matrix(model, d, h, max(n_data, 3 * columns), rng)[0])
+    result = {"n_separable": int(sum(separable)), "trials": int(params["trials"]),
+              "rank": int(rank), "n_columns": int(columns),
+              "separable": np.array(separable, dtype=bool)}
+    if model == "ntk":
+        result["patterns"] = np.array(patterns, dtype=bool)
+    return result
 
 
+#: (model, input_dim, width): NTK N_eff = width * input_dim; random features N_eff = width.
+#: The small NTK models put the transition at N_data <= 20, where the exact count of
+#: separable dichotomies is computed per instance (``S1.ntk-cover``, registration 2).
 FEATURE_COVER_MODELS = {
-    # (model, input_dim, width): NTK N_eff = width * input_dim; random features N_eff = width
-    "quick": (("ntk", 5, 4), ("random", 10, 20)),
-    "paper": (("ntk", 5, 4), ("ntk", 10, 4), ("ntk", 5, 12), ("random", 10, 20),
+    "quick": (("ntk", 3, 3), ("ntk", 5, 4), ("random", 10, 20)),
+    "paper": (("ntk", 3, 3), ("ntk", 4, 3), ("ntk", 5, 4), ("ntk", 5, 12), ("random", 10, 20),
               ("random", 20, 60)),
 }
 FEATURE_COVER_MODELS["full"] = FEATURE_COVER_MODELS["paper"]
@@ -300,6 +324,9 @@ FEATURE_COVER_TRIALS = {"quick": 60, "paper": 200, "full": 1600}
 FEATURE_COVER_LOADS = {"quick": (1.0, 1.5, 2.0, 2.5, 3.0),
                        "paper": (0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0, 3.5),
                        "full": (0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0, 3.5)}
+#: Root seeds: quick the old shared root; paper and full drawn fresh for registration 2 of
+#: ``S1.ntk-cover`` and registration 1 of ``S1.random-features-cover``.
+FEATURE_COVER_ROOT_SEEDS = {"quick": 2_718, "paper": 131_058_494, "full": 1_643_898_043}
 
 
 def feature_cover_grid(scale: str, root_seed: int) -> list[dict]:
@@ -318,9 +345,9 @@ def feature_cover_grid(scale: str, root_seed: int) -> list[dict]:
 FEATURE_COVER_SWEEP = SweepSpec(
     name="feature-cover",
     function=feature_cover_trials,
-    version="1",
+    version="2",
     grid=feature_cover_grid,
-    root_seeds=shared_root_seed(2_718),
+    root_seeds=FEATURE_COVER_ROOT_SEEDS,
     description="LP separability of random labels on NTK and random ReLU features (S1)",
 )
 

@@ -50,7 +50,7 @@ def test_validate_prints_a_passing_table_and_writes_reports(store_copy, paper_co
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("S")}
     assert rows["S1.cover-finite-size"].endswith("PASS")
-    assert "S1.ntk-cover" in rows and "(open)" in rows["S1.ntk-cover"]
+    assert "S1.soft-modes" in rows and "(open)" in rows["S1.soft-modes"]
     for path in (store_copy.parent / "report.md", store_copy.parent / "report.json"):
         assert path.is_file()
     assert not (paper_copy / "generated").exists()  # validation never writes into the paper

@@ -446,6 +446,32 @@ def shallow_relu_rank(input_dim: int, active_counts, n_data: int, *,
 PATTERN_RANK_PRIME = 2**62 - 57
 
 
+def pattern_classes(patterns, counts=None) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct activation patterns and how many points carry each.
+
+    Parameters
+    ----------
+    patterns : array_like of bool, shape (m, h)
+        One row per point, or per pattern with ``counts``.
+    counts : array_like of int, shape (m,), optional
+        Multiplicities (default: one each); rows with count 0 are dropped.
+
+    Returns
+    -------
+    distinct : numpy.ndarray of bool, shape (c, h)
+        Sorted distinct rows.
+    points : numpy.ndarray of int64, shape (c,)
+        Positive counts.
+    """
+    table = np.asarray(patterns)
+    multiplicity = (np.ones(len(table), dtype=np.int64) if counts is None
+                    else np.asarray(counts, dtype=np.int64))
+    distinct, inverse = np.unique(table[multiplicity > 0], axis=0, return_inverse=True)
+    points = np.bincount(inverse.ravel(), weights=multiplicity[multiplicity > 0],
+                         minlength=len(distinct)).astype(np.int64)
+    return distinct, points
+
+
 def activation_pattern_rank(input_dim: int, patterns, counts=None, *, bias: bool = False,
                             seed: int = 0) -> EffectiveParameters:
     r"""Jacobian rank of a one-hidden-layer ReLU network from its activation patterns.
@@ -536,9 +562,7 @@ def activation_pattern_rank(input_dim: int, patterns, counts=None, *, bias: bool
         raise ValueError(f"counts must be {len(table)} non-negative integers, one per "
                          f"pattern; got {counts!r}")
     width = table.shape[1]
-    distinct, inverse = np.unique(table[multiplicity > 0], axis=0, return_inverse=True)
-    points = np.bincount(inverse.ravel(), weights=multiplicity[multiplicity > 0],
-                         minlength=len(distinct)).astype(np.int64)
+    distinct, points = pattern_classes(table, multiplicity)
     live = distinct.any(axis=0)  # neurons active on some point; the others add nothing
     rows = np.repeat(distinct[:, live], np.minimum(points, k), axis=0).astype(np.int64)
     rank = 0

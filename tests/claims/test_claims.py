@@ -62,37 +62,18 @@ def test_a_prediction_is_a_named_read_only_mapping():
         Prediction("nothing", {})
 
 
-def test_recorded_result_of_the_ntk_cover_hypothesis(quick_store):
+def test_recorded_result_of_the_cover_claims(quick_store):
     """Pinned finding: random ReLU features follow Cover at N_eff = rank, while the
     empirical-NTK features of a narrow bias-free ReLU network are separable far less often
-    (points in the dead region have zero features; points sharing an activation pattern
-    are not in general position)."""
-    (claim,) = select("S1.ntk-cover")
+    than Cover's law at their rank predicts (points in the dead region have zero features;
+    points sharing an activation pattern are not in general position): registration 1 of
+    S1.ntk-cover, refuted."""
+    from scipy.stats import chi2
+
+    (random,) = select("S1.random-features-cover")
+    (ntk,) = select("S1.ntk-cover")
     with Store(quick_store) as store, SweepRunner(store, device="cpu", progress=False) as runner:
-        data = claim.simulate("quick", runner)
-    fits = claim._fits(data)
-    by_model = {label.split()[0]: fit["rank"] for label, fit in fits.items()}
-    assert by_model["random"].chi2 <= by_model["random"].chi2_critical
-    assert by_model["ntk"].chi2 > 10 * by_model["ntk"].chi2_critical
-
-
-def test_finite_data_rank_verdict_counts_mismatches_and_discriminating_networks():
-    """The open claim S1.relu-rank-finite-data on a hand-made frame: one network where only
-    the finite-data count is right, one where neither count is, one where both agree."""
-    import pandas as pd
-
-    (claim,) = select("S1.relu-rank-finite-data")
-    data = pd.DataFrame({
-        "input_dim": [3, 3, 5], "width": [4, 4, 8], "bias": [True, True, False],
-        "b_std": [2.0, 2.0, 1.0], "load": [2, 2, 3], "seed": [1, 2, 3],
-        "n_data": [32, 32, 144], "rank": [10, 9, 40], "predicted": [10, 10, 40],
-        "infinite_data": [12, 12, 40], "generic": [12, 12, 40],
-        "small_cap": [True, True, False]})
-    verdict = claim.verdict(data)
-    assert not verdict.passed and verdict.measured == 1 and verdict.tolerance == 0
-    assert verdict.details["testing_the_correction"] == 2
-    assert verdict.details["infinite_data_count_wrong"] == 2
-    assert verdict.details["largest_abs_difference"] == 1
-    assert [n["seed"] for n in verdict.details["mismatching_networks"]] == [2]
-    weak = claim.verdict(data.iloc[[2]])
-    assert weak.passed and "weak test" in weak.details["note"]
+        assert random.verdict(random.simulate("quick", runner)).passed
+        data = ntk.simulate("quick", runner)
+    contrast = ntk.verdict(data).details["cover_at_rank_chi2"]
+    assert contrast["ntk d=5 h=4"] > 10 * chi2.isf(0.01, 5)

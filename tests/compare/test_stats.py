@@ -104,3 +104,48 @@ def test_the_statistic_is_the_likelihood_ratio_deviance_of_scipy():
                                     lambda_="log-likelihood").statistic
                    for k, n, p in zip(counts, trials, probabilities, strict=True))
     assert fit.chi2 == pytest.approx(expected, rel=1e-12)
+
+
+def test_poisson_binomial_pmf_against_the_binomial_and_enumeration():
+    from itertools import product
+
+    from scipy.stats import binom
+
+    from jamming.compare.stats import poisson_binomial_pmf
+
+    np.testing.assert_allclose(poisson_binomial_pmf([0.3] * 12), binom.pmf(range(13), 12, 0.3),
+                               rtol=1e-12, atol=1e-15)
+    p = np.array([0.1, 0.5, 0.9, 0.25, 1.0, 0.0])
+    brute = np.zeros(7)
+    for outcome in product([0, 1], repeat=6):
+        o = np.array(outcome)
+        brute[o.sum()] += np.prod(np.where(o == 1, p, 1 - p))
+    np.testing.assert_allclose(poisson_binomial_pmf(p), brute, atol=1e-15)
+
+
+def test_poisson_binomial_test_accepts_the_model_and_rejects_a_shift():
+    from jamming.compare.stats import poisson_binomial_test
+
+    rng = np.random.default_rng(5)
+    probabilities = [rng.uniform(0, 1, 200) for _ in range(8)]
+    drawn = [rng.random(p.size) < p for p in probabilities]
+    fit = poisson_binomial_test(drawn, probabilities, replicas=4000)
+    assert fit.dof == 8 and fit.violations_of_certainty == 0 and fit.p_value > 0.001
+    shifted = [np.clip(p + 0.15, 0, 1) for p in probabilities]
+    assert poisson_binomial_test(drawn, shifted, replicas=4000).p_value < 1e-3
+    # a certain prediction contradicted is counted, and adds no degree of freedom
+    certain = poisson_binomial_test([np.array([True, False])], [np.array([0.0, 0.0])])
+    assert certain.violations_of_certainty == 1 and certain.dof == 0
+
+
+def test_poisson_binomial_p_value_is_calibrated():
+    """Under the model the p-value is uniform: about 10 % of 200 repetitions below 0.1."""
+    from jamming.compare.stats import poisson_binomial_test
+
+    rng = np.random.default_rng(6)
+    probabilities = [rng.uniform(0, 1, 30) for _ in range(4)]
+    p_values = [poisson_binomial_test([rng.random(30) < p for p in probabilities],
+                                      probabilities, replicas=2000, seed=i).p_value
+                for i in range(200)]
+    below = np.sum(np.array(p_values) < 0.1)
+    assert abs(below - 20) <= 3 * np.sqrt(200 * 0.1 * 0.9)  # binomial 3-sigma
