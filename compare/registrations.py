@@ -25,6 +25,12 @@ _RETROACTIVE = ("registered retroactively at the commit that introduced the clai
                 "the package was written: exploratory data only")
 
 
+#: compare/features.py gained module-level helpers of the split cover claims (no change to
+#: the other claims of the module).
+_COVER_SPLIT = Amendment("33f888d109", "module-level helpers of S1.ntk-cover and "
+                                       "S1.random-features-cover added; this claim unchanged")
+
+
 def _retroactive(commit: str, date: str) -> Registration:
     return Registration(commit, date, note=_RETROACTIVE)
 
@@ -103,6 +109,7 @@ REGISTRATIONS: dict[str, Registration] = {
         note="registration 2 (issue 13): exact where the data resolve every neuron, an "
              "upper bound otherwise; the depth-2 half that could not fail replaced by an "
              "attainment rate; fresh seeds",
+        amendments=(_COVER_SPLIT,),
         previous=(_retroactive("0e0be86601a61ded6c0e74680806dcb32bf96e55", "2026-11-23"),)),
     "S1.relu-rank-finite-data": Registration(
         "58eff936e7a3f357ea19d57781c5c8f024436f63", "2026-12-02",
@@ -111,8 +118,20 @@ REGISTRATIONS: dict[str, Registration] = {
         note="registration 2 (issue 13): the activation-pattern count, a theorem, replaces "
              "the neuron-by-neuron count (refuted, an upper bound); N_data = P added; "
              "fresh seeds",
+        amendments=(_COVER_SPLIT,),
         previous=(_retroactive("378684d40cad6a12f3a4f9db1dc452e49f25a8e3", "2026-11-23"),)),
-    "S1.ntk-cover": _retroactive("0e0be86601a61ded6c0e74680806dcb32bf96e55", "2026-11-23"),
+    "S1.ntk-cover": Registration(
+        "33f888d1093cde632eb72caa07ef637b6a5a56d8", "2026-12-02",
+        {"feature-cover": ConfirmatorySeeds("2", {"paper": 131_058_494, "full": 1_643_898_043})},
+        note="registration 2 (issue 13): NTK features against the exact count of separable "
+             "dichotomies of their configuration (and its bound beyond N_data = 20); random "
+             "features split off to S1.random-features-cover; fresh seeds",
+        previous=(_retroactive("0e0be86601a61ded6c0e74680806dcb32bf96e55", "2026-11-23"),)),
+    "S1.random-features-cover": Registration(
+        "33f888d1093cde632eb72caa07ef637b6a5a56d8", "2026-12-02",
+        {"feature-cover": ConfirmatorySeeds("2", {"paper": 131_058_494, "full": 1_643_898_043})},
+        note="split from S1.ntk-cover registration 1 (whose random-feature half passed), "
+             "Bonferroni over the models; fresh seeds"),
     "S1.teacher-threshold": Registration(
         "7ab68ecefc195e48c4d99e53c241909701d3ff0a", "2026-12-02",
         {"teacher-separability": ConfirmatorySeeds("1", {"paper": 2_142_158_066,
@@ -120,7 +139,7 @@ REGISTRATIONS: dict[str, Registration] = {
         note="registration 2 (issue 13): a third size (d = 160) and a goodness-of-fit test "
              "of the 1/N_eff extrapolation; other finite-size exponents reported; fresh seeds",
         amendments=(Amendment("a821e7741f", "reported detail: the smallest residual p-value "
-                                            "of the lines"),),
+                                            "of the lines"), _COVER_SPLIT),
         previous=(_retroactive("0e0be86601a61ded6c0e74680806dcb32bf96e55", "2026-11-23"),)),
     "S1.square-interpolation": _retroactive("4b4dcdffd8fabca9fe4d4e734fc9181ff813b92f",
                                             "2026-11-23"),
