@@ -384,7 +384,9 @@ class RandomFeatureCover(Claim):
                 "law at N_eff = measured rank, and no count contradicts a certain prediction"),
             details={label: {"p_value": f.p_value, "chi2": f.chi2, "dof": f.dof,
                              "violations": f.violations_of_certainty}
-                     for label, f in fits.items()} | {"failed_points": failed},
+                     for label, f in fits.items()} | {
+                "smallest_p_value": min(f.p_value for f in fits.values()),
+                "level": level, "failed_points": failed},
         )
 
     def figure(self, data):
@@ -490,6 +492,12 @@ class FeatureCover(Claim):
                 f"{violations} instances against a certain prediction; the tolerance shown "
                 "is the chi-square quantile, the verdict uses the bootstrap"),
             details={"exact": {label: t._asdict() for label, t in tests.items()},
+                     "smallest_exact_p_value": min((t.p_value for t in tests.values()
+                                                    if t.dof > 0), default=float("nan")),
+                     "exact_points": int(sum(t.dof for t in tests.values())),
+                     "bounded_points": int(len(upper)),
+                     "smallest_bound_p_value": float(upper["p_value"].min())
+                     if len(upper) else float("nan"),
                      "bounded": upper.round(6).to_dict(orient="records"),
                      "violations_of_certainty": violations,
                      "cover_at_rank_chi2": cover_contrast,
