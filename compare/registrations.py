@@ -126,12 +126,16 @@ REGISTRATIONS: dict[str, Registration] = {
         note="registration 2 (issue 13): NTK features against the exact count of separable "
              "dichotomies of their configuration (and its bound beyond N_data = 20); random "
              "features split off to S1.random-features-cover; fresh seeds",
+        amendments=(Amendment("dbead9a953", "reported details: smallest p-values and point "
+                                            "counts as scalars, after the data"),),
         previous=(_retroactive("0e0be86601a61ded6c0e74680806dcb32bf96e55", "2026-11-23"),)),
     "S1.random-features-cover": Registration(
         "33f888d1093cde632eb72caa07ef637b6a5a56d8", "2026-12-02",
         {"feature-cover": ConfirmatorySeeds("2", {"paper": 131_058_494, "full": 1_643_898_043})},
         note="split from S1.ntk-cover registration 1 (whose random-feature half passed), "
-             "Bonferroni over the models; fresh seeds"),
+             "Bonferroni over the models; fresh seeds",
+        amendments=(Amendment("dbead9a953", "reported details: the smallest p-value and the "
+                                            "level as scalars, after the data"),)),
     "S1.teacher-threshold": Registration(
         "7ab68ecefc195e48c4d99e53c241909701d3ff0a", "2026-12-02",
         {"teacher-separability": ConfirmatorySeeds("1", {"paper": 2_142_158_066,
