@@ -609,7 +609,7 @@ class TeacherThreshold(Claim):
         return pd.DataFrame(rows)
 
     def verdict(self, data) -> Verdict:
-        """Bonferroni |z| of the 1/N_eff limits, and the residual chi2 of each line."""
+        """Bonferroni :math:`|z|` of the 1/N_eff limits, and the residual chi2 of each line."""
         crossings = self._crossings(data)
         fits = self._extrapolations(crossings)
         primary = fits[fits["omega"] == self.exponents[0]]

@@ -188,7 +188,7 @@ def _fit(data: pd.DataFrame, activation: str, column: str, log_power: float = 0.
 
 
 class Tested(NamedTuple):
-    """Exponent fits against their predictions (:func:`_tested`)."""
+    """Exponent fits against their predictions (built by ``_tested``)."""
 
     table: pd.DataFrame
     max_z: float
@@ -393,11 +393,13 @@ class LinearizedTraining(Claim):
 
 
 #: Registered width exponents of the lazy ratio and its factors, per parametrisation:
-#: (kappa, |Dy|^2, |D^2 y|); the erf NTK Hessian, and so its kappa, carry (log h)^(1/2).
+#: (kappa, squared Jacobian norm, Hessian norm); the erf NTK Hessian, and so its kappa,
+#: carry a factor :math:`(\log h)^{1/2}`.
 LAZY_EXPONENTS = {"ntk": (-0.5, 0.0, -0.5), "standard": (-1.0, 1.0, 0.0)}
-#: Power lambda of the (log h)^lambda factor, per (activation, parametrisation), for the
-#: Hessian norm and kappa: the largest of h Gaussian readout weights, max_i |a_i| ~
-#: sqrt(2 log h), multiplies the erf second-derivative block, which dominates at NTK scale.
+#: Power :math:`\lambda` of the :math:`(\log h)^\lambda` factor, per (activation,
+#: parametrisation), for the Hessian norm and kappa: the largest of :math:`h` Gaussian
+#: readout weights, :math:`\max_i |a_i| \sim \sqrt{2\log h}`, multiplies the erf
+#: second-derivative block, which dominates at NTK scale.
 LAZY_LOG_POWERS = {("erf", "ntk"): 0.5}
 
 
@@ -448,8 +450,9 @@ class LazyRatio(Claim):
         return fits, predictions
 
     def verdict(self, data) -> Verdict:
-        """Largest :math:`|z|` of the 8 exponents of kappa and |Dy|^2, each fit's chi2, the
-        Hessian checks, and no failed point; the Hessian exponents are reported."""
+        """Largest :math:`|z|` of the 8 exponents of kappa and of the squared Jacobian norm,
+        each fit's chi2, the Hessian checks, and no failed point; the Hessian exponents are
+        reported."""
         tested = _tested(*self._fits(data, ("kappa", "jacobian2")))
         hessian = _tested(*self._fits(data, ("hessian",)))
         failed = data.attrs.get("failed_points", 0)

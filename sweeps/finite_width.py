@@ -17,8 +17,9 @@ r"""Sweep of finite-width effects in wide networks (S3, seeds 001 and 002).
     - the lazy-training ratio :math:`\kappa = \|y(w_0) - \tilde y\|\,\|\nabla^2 y\|/
       \|\nabla y\|^2` of Chizat, Oyallon & Bach (seed 002) on the training set, and its
       factors, in the NTK parametrisation and in the standard one (version 2): the same
-      draws define the same function in both (:func:`~jamming.simulate.networks.
-      init_networks`), but gradients and Hessians differ by the parameter scales. The Hessian
+      draws define the same function in both
+      (:func:`~jamming.simulate.networks.init_networks`), but gradients and Hessians differ
+      by the parameter scales. The Hessian
       norm by power iteration over all parameters (three starts), neuron by neuron
       (:func:`~jamming.simulate.lazy.shallow_output_hessian_norm`) and, for ReLU, in closed
       form (:func:`~jamming.simulate.lazy.shallow_relu_hessian_norm`).

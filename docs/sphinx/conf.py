@@ -32,7 +32,7 @@ html_title = f"jamming {release}"
 # by the docstrings, cannot resolve.
 nitpicky = True
 _THIRD_PARTY = ("argparse", "collections", "dask", "distributed", "matplotlib", "mpmath",
-                "np", "numba", "numpy", "os", "pandas", "pathlib", "scipy", "sympy", "torch",
+                "np", "numba", "numpy", "os", "pandas", "pathlib", "pd", "scipy", "sympy", "torch",
                 "types", "typing")
 nitpick_ignore_regex = [(r"py:.*", rf"({'|'.join(_THIRD_PARTY)})\..*")]
 # numpydoc links the dataclass field ``values`` of Prediction (a Mapping) to the inherited
